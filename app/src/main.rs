@@ -1,0 +1,4 @@
+//! The `hv` binary.
+fn main() {
+    println!("hv");
+}

@@ -1,0 +1,1 @@
+//! hv's Hypervisor.framework backend (Apple Silicon, arm64 guests).

@@ -1,0 +1,2 @@
+//! hv's KVM backend (Linux only; empty elsewhere).
+#![cfg(target_os = "linux")]

@@ -1,0 +1,1 @@
+//! hv's Windows Hypervisor Platform backend.
