@@ -1,4 +1,30 @@
-//! The `hv` binary.
+//! `hv`: run small OS images on the host's hardware virtualization.
+//!
+//! Exit status: 0 when the run ends normally (or `--until-text` matched), the debug-exit
+//! status `(v << 1) | 1` when the guest wrote `v` to port 0xF4, 124 on `--timeout`,
+//! 1 for an error, 2 for a usage error.
+
+mod backend;
+mod cli;
+mod headless;
+mod image;
+mod screen;
+
+use clap::Parser;
+
 fn main() {
-    println!("hv");
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn"))
+        .format_timestamp_millis()
+        .init();
+    let cli = cli::Cli::parse();
+    let status = match cli.command {
+        cli::Command::Run(args) => match headless::run(&args) {
+            Ok(status) => status,
+            Err(e) => {
+                eprintln!("hv: error: {e:#}");
+                1
+            }
+        },
+    };
+    std::process::exit(status);
 }

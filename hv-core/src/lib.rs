@@ -11,8 +11,11 @@ pub mod clock;
 pub mod devices;
 pub mod error;
 pub mod exit;
+pub mod firmware;
 pub mod hypervisor;
 pub mod irq;
+pub mod loader;
+pub mod machine;
 pub mod memory;
 
 #[cfg(feature = "testing")]

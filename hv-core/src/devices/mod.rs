@@ -5,3 +5,6 @@
 pub mod system;
 
 pub use system::{SystemControl, SystemRequest};
+pub mod cmos;
+pub mod ports;
+pub mod uart;

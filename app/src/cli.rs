@@ -1,0 +1,136 @@
+//! Command-line interface.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// hv runs small OS images on this computer's hardware virtualization and shows them in a
+/// window.
+#[derive(Debug, Parser)]
+#[command(name = "hv", version, about, propagate_version = true)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Boot an image (the bundled demo OS when IMAGE is omitted).
+    Run(RunArgs),
+}
+
+/// How to read the image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Decide from the image's content.
+    Auto,
+    /// Raw real-mode code loaded at --load-addr (default 0x7C00), entered like a boot sector.
+    Flat,
+}
+
+/// `hv run` options.
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// The image to boot.
+    pub image: Option<PathBuf>,
+    /// Run without a window.
+    #[arg(long)]
+    pub headless: bool,
+    /// Guest RAM in MiB.
+    #[arg(long, default_value_t = 64, value_name = "MiB")]
+    pub memory: u64,
+    /// Image format.
+    #[arg(long, value_enum, default_value_t = Format::Auto)]
+    pub format: Format,
+    /// Load address for --format flat (real-mode linear address, e.g. 0x7c00).
+    #[arg(long, value_parser = parse_u16, value_name = "ADDR")]
+    pub load_addr: Option<u16>,
+    /// Where COM1's output goes: stdio, none, or a file path.
+    #[arg(long, default_value = "stdio", value_name = "stdio|none|PATH")]
+    pub serial: String,
+    /// Type this text into the guest's keyboard (\n is Enter, \t Tab, \b Backspace, \e Esc, \\ a backslash).
+    #[arg(long, value_name = "TEXT")]
+    pub r#type: Option<String>,
+    /// End with status 0 as soon as TEXT is on the VGA text screen or in the serial output.
+    #[arg(long, value_name = "TEXT")]
+    pub until_text: Option<String>,
+    /// End with status 124 if the run is not over after SECS seconds.
+    #[arg(long, value_name = "SECS")]
+    pub timeout: Option<f64>,
+    /// Write the final text screen to PATH as UTF-8.
+    #[arg(long, value_name = "PATH")]
+    pub dump_screen: Option<PathBuf>,
+    /// Write the final frame to PATH as PNG.
+    #[arg(long, value_name = "PATH")]
+    pub screenshot: Option<PathBuf>,
+    /// Stop instead of resetting when the guest triple-faults.
+    #[arg(long)]
+    pub no_reboot: bool,
+}
+
+fn parse_u16(s: &str) -> Result<u16, String> {
+    let v = match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        Some(hex) => u32::from_str_radix(hex, 16),
+        None => s.parse::<u32>(),
+    }
+    .map_err(|e| format!("{s}: {e}"))?;
+    u16::try_from(v).map_err(|_| format!("{s} does not fit in 16 bits (real-mode load addresses are below 0x10000)"))
+}
+
+/// Expands the escapes `--type` understands.
+pub fn unescape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('n') | Some('r') => out.push('\n'),
+            Some('t') => out.push('\t'),
+            Some('b') => out.push('\x08'),
+            Some('e') => out.push('\x1b'),
+            Some('\\') => out.push('\\'),
+            Some(other) => {
+                out.push('\\');
+                out.push(other);
+            }
+            None => out.push('\\'),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes() {
+        assert_eq!(unescape(r"ls\n"), "ls\n");
+        assert_eq!(unescape(r"a\tb\\c\e\b\q\"), "a\tb\\c\x1b\x08\\q\\");
+    }
+
+    #[test]
+    fn load_addr_parsing() {
+        assert_eq!(parse_u16("0x7c00"), Ok(0x7c00));
+        assert_eq!(parse_u16("31744"), Ok(0x7c00));
+        assert!(parse_u16("0x10000").is_err());
+        assert!(parse_u16("zz").is_err());
+    }
+
+    #[test]
+    fn cli_parses() {
+        Cli::command_for_test();
+    }
+
+    impl Cli {
+        fn command_for_test() {
+            use clap::CommandFactory;
+            Cli::command().debug_assert();
+        }
+    }
+}

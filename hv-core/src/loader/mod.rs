@@ -1,0 +1,41 @@
+//! Image formats: how a file on disk becomes guest memory contents and an entry state.
+
+pub mod flat;
+
+use crate::arch::x86::EntryState;
+use crate::memory::GuestMemory;
+
+/// A loader could not place the image.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum LoadError {
+    /// The image is empty.
+    #[error("the image is empty")]
+    Empty,
+    /// The image does not fit where it must go.
+    #[error("the image is {size} bytes but at most {max} bytes fit at {addr:#x}")]
+    TooLarge {
+        /// Image size.
+        size: usize,
+        /// Room available.
+        max: usize,
+        /// Load address.
+        addr: u64,
+    },
+    /// Any other problem, described.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// What a loader produced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Loaded {
+    /// Registers for the first instruction.
+    pub entry: EntryState,
+}
+
+/// Something that can (re)load itself into guest memory: used at power-on and on every
+/// reset.
+pub trait BootImage: Send + std::fmt::Debug {
+    /// Writes the image into `mem` (which is zeroed) and returns the entry state.
+    fn load(&self, mem: &GuestMemory) -> Result<Loaded, LoadError>;
+}

@@ -1,0 +1,174 @@
+//! Starting a PC: memory, VM, board and the vCPU thread, and the handle the front end
+//! keeps (input channel, shared display state, statistics).
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+use crossbeam_channel::{Receiver, bounded, unbounded};
+
+use super::deadline::DeadlineKicker;
+use super::events::{RunEnd, VmChannels, VmEvent, VmInput};
+use super::journey::JourneyRecorder;
+use super::layout::pc_memory;
+use super::pc::{PcBoard, SharedParts};
+use super::stats::ExitStats;
+use super::vcpu_loop::{LoopContext, power_on, run};
+use crate::clock::{Clock, HostClock};
+use crate::devices::system::SystemControl;
+use crate::devices::uart::SerialLog;
+use crate::devices::vga::VgaState;
+use crate::error::{HvError, Result};
+use crate::hypervisor::{Hypervisor, Vcpu, Vm, VmConfig};
+use crate::loader::BootImage;
+use crate::memory::GuestMemory;
+
+/// How to build the PC.
+#[derive(Debug)]
+pub struct PcConfig {
+    /// RAM in MiB.
+    pub memory_mib: u64,
+    /// What to boot (reloaded on every reset).
+    pub image: Box<dyn BootImage>,
+    /// Where COM1's output goes besides the log (stdout, a file, or nowhere).
+    pub serial_out: Option<SerialSink>,
+    /// Stop instead of resetting on a triple fault.
+    pub no_reboot: bool,
+}
+
+/// A boxed output stream for COM1.
+pub struct SerialSink(pub Box<dyn Write + Send>);
+
+impl std::fmt::Debug for SerialSink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SerialSink")
+    }
+}
+
+/// The front end's view of a running PC.
+#[derive(Debug)]
+pub struct PcHandle {
+    /// Send keys and commands.
+    pub input: VmInput,
+    /// News from the VM.
+    pub events: Receiver<VmEvent>,
+    /// Guest memory (VGA memory is read from here).
+    pub memory: GuestMemory,
+    /// The VGA register file.
+    pub vga: Arc<Mutex<VgaState>>,
+    /// COM1's recent output.
+    pub serial_log: Arc<Mutex<SerialLog>>,
+    /// Exit counters.
+    pub stats: Arc<ExitStats>,
+    /// Keystroke journeys.
+    pub journey: JourneyRecorder,
+    /// Machine time (shared with the devices).
+    pub clock: Arc<dyn Clock>,
+    /// The backend's name.
+    pub backend: &'static str,
+    thread: Option<JoinHandle<RunEnd>>,
+}
+
+impl PcHandle {
+    /// Waits for the vCPU thread and returns how the run ended.
+    pub fn join(mut self) -> RunEnd {
+        match self.thread.take().map(JoinHandle::join) {
+            Some(Ok(end)) => end,
+            Some(Err(_)) => RunEnd::Error("the vCPU thread panicked".into()),
+            None => RunEnd::Quit,
+        }
+    }
+}
+
+/// Builds a PC on `hv` and starts its vCPU thread.
+pub fn launch<H: Hypervisor>(hv: &H, config: PcConfig) -> Result<PcHandle>
+where
+    H::Vm: 'static,
+{
+    let memory = pc_memory(config.memory_mib)?;
+    let mut vm = hv.create_vm(&VmConfig::default())?;
+    vm.map_memory(&memory)?;
+
+    let clock: Arc<dyn Clock> = Arc::new(HostClock::new());
+    let shared = SharedParts {
+        memory: memory.clone(),
+        clock: clock.clone(),
+        vga: Arc::new(Mutex::new(VgaState::default())),
+        serial_log: SerialLog::shared(),
+        stats: Arc::new(ExitStats::default()),
+        system: Arc::new(SystemControl::new()),
+    };
+    let board = PcBoard::new(shared.clone(), config.serial_out.map(|s| s.0));
+    let journey = JourneyRecorder::new(clock.clone());
+    let (host_tx, host_rx) = unbounded();
+    let (vm_tx, vm_rx) = unbounded();
+    let (ready_tx, ready_rx) = bounded(1);
+    let image = config.image;
+    let no_reboot = config.no_reboot;
+    let loop_journey = journey.clone();
+
+    let thread = std::thread::Builder::new()
+        .name("hv-vcpu0".into())
+        .spawn(move || {
+            // The VM is declared first so it is dropped after the vCPU.
+            let vm = vm;
+            let mut vcpu = match vm.create_vcpu(0) {
+                Ok(v) => v,
+                Err(e) => {
+                    let msg = e.to_string();
+                    let _ = ready_tx.send(Err(e));
+                    return RunEnd::Error(msg);
+                }
+            };
+            let kicker = vcpu.kicker();
+            let deadline = match DeadlineKicker::spawn(kicker.clone()) {
+                Ok(d) => d,
+                Err(e) => {
+                    let _ = ready_tx.send(Err(HvError::Os { op: "spawning the deadline thread", source: e }));
+                    return RunEnd::Error("cannot start the deadline thread".into());
+                }
+            };
+            let mut ctx = LoopContext {
+                channels: VmChannels { rx: host_rx, tx: vm_tx },
+                deadline,
+                image,
+                no_reboot,
+                journey: loop_journey,
+            };
+            let mut board = board;
+            board.attach_journey(&ctx.journey);
+            if let Err(e) = power_on(&mut vcpu, &board, &ctx) {
+                let _ = ready_tx.send(Err(HvError::InvalidArgument(e.clone())));
+                return RunEnd::Error(e);
+            }
+            let _ = ready_tx.send(Ok(kicker));
+            let (end, _board) = run(&mut vcpu, board, &mut ctx);
+            let _ = ctx.channels.tx.send(VmEvent::Ended(end.clone()));
+            end
+        })
+        .map_err(|e| HvError::Os { op: "spawning the vCPU thread", source: e })?;
+
+    let kicker = match ready_rx.recv() {
+        Ok(Ok(k)) => k,
+        Ok(Err(e)) => {
+            let _ = thread.join();
+            return Err(e);
+        }
+        Err(_) => {
+            let _ = thread.join();
+            return Err(HvError::InvalidArgument("the vCPU thread ended before starting".into()));
+        }
+    };
+    Ok(PcHandle {
+        input: VmInput::new(host_tx, kicker),
+        events: vm_rx,
+        memory,
+        vga: shared.vga,
+        serial_log: shared.serial_log,
+        stats: shared.stats,
+        journey,
+        clock,
+        backend: hv.name(),
+        thread: Some(thread),
+    })
+}

@@ -1,0 +1,11 @@
+//! The machine: a PC built from the devices, and the vCPU loop that runs it.
+
+pub mod deadline;
+pub mod events;
+pub mod journey;
+pub mod layout;
+pub mod pc;
+pub mod stats;
+pub mod typing;
+pub mod vcpu_loop;
+pub mod launch;

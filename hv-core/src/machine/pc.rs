@@ -1,0 +1,247 @@
+//! The PC board: which device answers at which port, and the parts every device shares.
+//!
+//! The port map is written out as one `match` — the board's schematic — so the exit
+//! path is a jump table, not a search, and a reader sees the whole ISA map in one place.
+//! Devices are owned here, on the vCPU thread; only the VGA register file and a few
+//! counters are shared with the front end.
+
+use std::collections::VecDeque;
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use crate::bus::{Bus, BusDevice};
+use crate::clock::Clock;
+use crate::devices::cmos::{Cmos, HostWallClock};
+use crate::devices::i8042::I8042;
+use crate::devices::pic::{Pic, PicPorts};
+use crate::devices::pit::Pit;
+use crate::devices::ports::{DebugExit, PostCode, ResetControl, Sink, SystemControlPortA};
+use crate::devices::system::SystemControl;
+use crate::devices::uart::{COM1, SerialLog, SerialOutput, Uart};
+use crate::devices::vga::{Vga, VgaState};
+use crate::hypervisor::IoHandler;
+use crate::irq::IrqLine;
+use crate::memory::GuestMemory;
+
+use super::stats::{ExitKind, ExitStats};
+
+/// ISA IRQ numbers on the PIC pair.
+pub mod irq {
+    /// PIT channel 0.
+    pub const TIMER: u32 = 0;
+    /// i8042 keyboard port.
+    pub const KEYBOARD: u32 = 1;
+    /// COM1.
+    pub const COM1: u32 = 4;
+    /// i8042 aux (mouse) port.
+    pub const MOUSE: u32 = 12;
+}
+
+/// Most bytes of host serial input waiting for room in the UART FIFO.
+pub const SERIAL_INPUT_LIMIT: usize = 64 * 1024;
+
+/// What survives a reset: state shared with the front end, and the output streams.
+#[derive(Debug, Clone)]
+pub struct SharedParts {
+    /// Guest memory.
+    pub memory: GuestMemory,
+    /// Machine time.
+    pub clock: Arc<dyn Clock>,
+    /// The VGA register file the renderer reads.
+    pub vga: Arc<Mutex<VgaState>>,
+    /// COM1's recent output.
+    pub serial_log: Arc<Mutex<SerialLog>>,
+    /// Exit counters.
+    pub stats: Arc<ExitStats>,
+    /// Reset/exit requests from devices.
+    pub system: Arc<SystemControl>,
+}
+
+/// All PC devices.
+pub struct PcBoard {
+    /// Shared parts.
+    pub shared: SharedParts,
+    /// The 8259 pair.
+    pub pic: Arc<Pic>,
+    pic_ports: PicPorts,
+    /// The 8254 and port 0x61.
+    pub pit: Pit,
+    /// Keyboard controller with keyboard and mouse.
+    pub i8042: I8042,
+    vga: Vga,
+    /// COM1.
+    pub com1: Uart,
+    cmos: Cmos,
+    post: PostCode,
+    port_a: SystemControlPortA,
+    reset_control: ResetControl,
+    debug_exit: DebugExit,
+    sink: Sink,
+    /// Devices added by firmware or options (BIOS trap port, ...).
+    pub extra_ports: Bus,
+    serial_input: VecDeque<u8>,
+    unassigned: UnassignedLog,
+}
+
+impl std::fmt::Debug for PcBoard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PcBoard").finish_non_exhaustive()
+    }
+}
+
+impl PcBoard {
+    /// Builds the board at power-on. `serial_out` receives COM1's output.
+    pub fn new(shared: SharedParts, serial_out: Option<Box<dyn Write + Send>>) -> Self {
+        let pic = Arc::new(Pic::new());
+        let line = |n: u32| IrqLine::new(pic.clone(), n);
+        let mem_size = shared.memory.total_size();
+        {
+            let mut vga = shared.vga.lock().unwrap_or_else(|e| e.into_inner());
+            vga.power_on();
+        }
+        Self {
+            pic_ports: PicPorts::new(pic.clone()),
+            pit: Pit::new(shared.clock.clone(), line(irq::TIMER)),
+            i8042: I8042::new(line(irq::KEYBOARD), line(irq::MOUSE), shared.system.clone(), shared.clock.clone()),
+            vga: Vga::with_state(shared.vga.clone(), shared.memory.clone()),
+            com1: Uart::new(COM1.0, line(irq::COM1), SerialOutput::new(serial_out, shared.serial_log.clone())),
+            cmos: Cmos::new(mem_size, Box::new(HostWallClock)),
+            post: PostCode::default(),
+            port_a: SystemControlPortA::new(shared.system.clone()),
+            reset_control: ResetControl::new(shared.system.clone()),
+            debug_exit: DebugExit::new(shared.system.clone()),
+            sink: Sink,
+            extra_ports: Bus::new(),
+            serial_input: VecDeque::new(),
+            unassigned: UnassignedLog::default(),
+            pic,
+            shared,
+        }
+    }
+
+    /// Rebuilds every device in power-on state, keeping the shared parts and COM1's
+    /// output stream.
+    pub fn reset(self) -> Self {
+        let out = self.com1.into_output();
+        let mut board = Self::new(self.shared.clone(), None);
+        board.com1 = Uart::new(COM1.0, IrqLine::new(board.pic.clone(), irq::COM1), out);
+        board
+    }
+
+    /// Routes the i8042's keystroke events into `journey` (for the overlay).
+    pub fn attach_journey(&mut self, journey: &super::journey::JourneyRecorder) {
+        let j = journey.clone();
+        self.i8042.set_observer(Box::new(move |ev| j.kbd_event(&ev)));
+    }
+
+    /// Queues host serial input (bounded; excess is dropped with a warning).
+    pub fn queue_serial_input(&mut self, data: &[u8]) {
+        let room = SERIAL_INPUT_LIMIT.saturating_sub(self.serial_input.len());
+        if data.len() > room {
+            log::warn!("serial input: {} bytes dropped (guest is not reading COM1)", data.len() - room);
+        }
+        self.serial_input.extend(&data[..data.len().min(room)]);
+    }
+
+    /// Advances every time-driven device to `now` and feeds queued serial input.
+    pub fn poll(&mut self) {
+        self.pit.poll();
+        self.i8042.poll();
+        if !self.serial_input.is_empty() {
+            let (a, _) = self.serial_input.as_slices();
+            let n = self.com1.receive(a);
+            self.serial_input.drain(..n);
+        }
+    }
+
+    /// The earliest time a device needs the loop to look at it again.
+    pub fn next_deadline(&self) -> Option<Duration> {
+        [self.pit.next_deadline(), self.i8042.next_deadline()].into_iter().flatten().min()
+    }
+
+    fn port_device(&mut self, port: u16) -> Option<&mut dyn BusDevice> {
+        Some(match port {
+            0x20 | 0x21 | 0xA0 | 0xA1 | 0x4D0 | 0x4D1 => &mut self.pic_ports,
+            0x40..=0x43 | 0x61 => &mut self.pit,
+            0x60 | 0x64 => &mut self.i8042,
+            0x70 | 0x71 => &mut self.cmos,
+            0x80 => &mut self.post,
+            0x92 => &mut self.port_a,
+            0xF4 => &mut self.debug_exit,
+            0xF0 | 0xF1 | 0x3F2 => &mut self.sink,
+            0x3B0..=0x3DF => &mut self.vga,
+            0x3F8..=0x3FF => &mut self.com1,
+            0xCF9 => &mut self.reset_control,
+            _ => return None,
+        })
+    }
+}
+
+impl IoHandler for PcBoard {
+    fn pio_read(&mut self, port: u16, data: &mut [u8]) {
+        self.shared.stats.count(ExitKind::Pio);
+        match self.port_device(port) {
+            Some(dev) => {
+                data.fill(0);
+                dev.read(u64::from(port), data);
+            }
+            None => {
+                if !self.extra_ports.read(u64::from(port), data) {
+                    self.unassigned.note("read", port);
+                }
+            }
+        }
+    }
+
+    fn pio_write(&mut self, port: u16, data: &[u8]) {
+        self.shared.stats.count(ExitKind::Pio);
+        match self.port_device(port) {
+            Some(dev) => dev.write(u64::from(port), data),
+            None => {
+                if !self.extra_ports.write(u64::from(port), data) {
+                    self.unassigned.note("write", port);
+                }
+            }
+        }
+    }
+
+    fn mmio_read(&mut self, gpa: u64, data: &mut [u8]) {
+        self.shared.stats.count(ExitKind::Mmio);
+        data.fill(0xFF);
+        self.unassigned.note_mmio("read", gpa);
+    }
+
+    fn mmio_write(&mut self, gpa: u64, _data: &[u8]) {
+        self.shared.stats.count(ExitKind::Mmio);
+        // Writes to the BIOS ROM land here too (the region is read-only); dropping them
+        // is what ROM does.
+        self.unassigned.note_mmio("write", gpa);
+    }
+}
+
+/// Logs accesses nobody claims, at debug level and rate-limited: a guest probing every
+/// port must not flood the log.
+#[derive(Debug, Default)]
+struct UnassignedLog {
+    count: u64,
+}
+
+impl UnassignedLog {
+    fn should_log(&mut self) -> bool {
+        self.count += 1;
+        self.count <= 32 || self.count.is_power_of_two()
+    }
+
+    fn note(&mut self, what: &str, port: u16) {
+        if self.should_log() {
+            log::debug!("unassigned port {what} at {port:#06x} ({} so far)", self.count);
+        }
+    }
+
+    fn note_mmio(&mut self, what: &str, gpa: u64) {
+        if self.should_log() {
+            log::debug!("unassigned MMIO {what} at {gpa:#x} ({} so far)", self.count);
+        }
+    }
+}
