@@ -1,0 +1,1 @@
+//! The 8254 programmable interval timer (work in progress).
