@@ -73,7 +73,7 @@ struct Chip {
     imr: u8,
     /// Input levels as last seen, to detect rising edges on edge-triggered inputs.
     input_level: u8,
-    /// Priority rotation: IR `lowest_priority + 1` (mod 8) has the highest priority.
+    /// Priority rotation: IR `priority_add` has the highest priority (0 after init).
     priority_add: u8,
     /// ICW2: vector of IR0 (low three bits always zero).
     vector_base: u8,
