@@ -2,6 +2,8 @@
 //! thread; devices raise interrupts through [`IrqLine`](crate::irq::IrqLine)s and ask the
 //! machine for resets or power-off through [`SystemControl`].
 
+pub mod pic;
+pub mod pit;
 pub mod system;
 
 pub use system::{SystemControl, SystemRequest};
