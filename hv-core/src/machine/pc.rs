@@ -93,7 +93,7 @@ impl std::fmt::Debug for PcBoard {
 impl PcBoard {
     /// Builds the board at power-on. `serial_out` receives COM1's output.
     pub fn new(shared: SharedParts, serial_out: Option<Box<dyn Write + Send>>) -> Self {
-        let pic = Arc::new(Pic::new());
+        let pic = Pic::new();
         let line = |n: u32| IrqLine::new(pic.clone(), n);
         let mem_size = shared.memory.total_size();
         {
