@@ -89,9 +89,9 @@ impl Ps2Queue {
         self.replies.len() + self.data.len()
     }
 
-    /// Forgets everything queued (device reset, flush on disable).
-    pub(crate) fn clear(&mut self) {
-        self.replies.clear();
+    /// Forgets queued data (device reset, flush on disable). Replies already queued
+    /// stay: a real device has sent them before it sees the next command.
+    pub(crate) fn clear_data(&mut self) {
         self.data.clear();
     }
 
@@ -292,7 +292,7 @@ impl Ps2Keyboard {
                     } else {
                         ScancodeSet::Set2
                     };
-                    self.queue.clear();
+                    self.queue.clear_data();
                     self.queue.reply(ACK);
                 }
                 _ => {
@@ -320,7 +320,7 @@ impl Ps2Keyboard {
             0xF5 => {
                 self.set_defaults();
                 self.scanning = false;
-                self.queue.clear();
+                self.queue.clear_data();
                 self.queue.reply(ACK);
             }
             0xF6 => {
@@ -334,7 +334,7 @@ impl Ps2Keyboard {
             0xFF => {
                 self.set_defaults();
                 self.scanning = true;
-                self.queue.clear();
+                self.queue.clear_data();
                 self.queue.reply(ACK);
                 self.queue.reply(BAT_OK);
             }
@@ -425,5 +425,189 @@ impl Ps2Keyboard {
     /// When [`poll`](Self::poll) next has work: the next typematic repeat.
     pub fn next_deadline(&self) -> Option<Duration> {
         self.repeat.map(|r| r.due)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::FakeClock;
+
+    fn keyboard() -> (Ps2Keyboard, FakeClock) {
+        let clock = FakeClock::new();
+        (Ps2Keyboard::new(Arc::new(clock.clone())), clock)
+    }
+
+    fn drain(kbd: &mut Ps2Keyboard) -> Vec<u8> {
+        std::iter::from_fn(|| kbd.read()).collect()
+    }
+
+    fn send(kbd: &mut Ps2Keyboard, bytes: &[u8]) -> Vec<u8> {
+        bytes.iter().for_each(|&b| kbd.write(b));
+        drain(kbd)
+    }
+
+    #[test]
+    fn answers_reset_identify_echo_and_unknown() {
+        let (mut kbd, _) = keyboard();
+        assert_eq!(send(&mut kbd, &[0xFF]), [ACK, BAT_OK]);
+        assert_eq!(send(&mut kbd, &[0xF2]), [ACK, 0xAB, 0x83]);
+        assert_eq!(send(&mut kbd, &[0xEE]), [0xEE]);
+        assert_eq!(send(&mut kbd, &[0x05]), [RESEND]);
+        assert_eq!(send(&mut kbd, &[0x00]), [RESEND]);
+        // Resend repeats the last byte sent.
+        assert_eq!(send(&mut kbd, &[0xF2]), [ACK, 0xAB, 0x83]);
+        assert_eq!(send(&mut kbd, &[0xFE]), [0x83]);
+        // Set 3 commands are accepted.
+        assert_eq!(send(&mut kbd, &[0xF7, 0xF8, 0xF9, 0xFA]), [ACK; 4]);
+        assert_eq!(send(&mut kbd, &[0xFB, 0x1C]), [ACK, ACK]);
+    }
+
+    #[test]
+    fn leds_and_typematic_take_a_parameter() {
+        let (mut kbd, _) = keyboard();
+        assert_eq!(send(&mut kbd, &[0xED, 0x07]), [ACK, ACK]);
+        assert_eq!(kbd.leds(), 7);
+        assert_eq!(send(&mut kbd, &[0xF3, 0x00]), [ACK, ACK]);
+        assert_eq!(kbd.typematic().delay, Duration::from_millis(250));
+        assert_eq!(kbd.typematic().period, Duration::from_micros(33_360));
+        assert_eq!(send(&mut kbd, &[0xF3, 0x7F]), [ACK, ACK]);
+        assert_eq!(kbd.typematic().delay, Duration::from_millis(1000));
+        assert_eq!(kbd.typematic().period, Duration::from_micros(500_400));
+        // A command in place of the parameter is executed as a command.
+        assert_eq!(send(&mut kbd, &[0xED, 0xFF]), [ACK, ACK, BAT_OK]);
+        assert_eq!(kbd.leds(), 0);
+        let default = Typematic::from_byte(DEFAULT_TYPEMATIC);
+        assert_eq!(default.delay, Duration::from_millis(500));
+        assert_eq!(default.period, Duration::from_micros(91_740)); // 10.9 cps
+    }
+
+    #[test]
+    fn scancode_set_get_switch_and_refuse() {
+        let (mut kbd, _) = keyboard();
+        assert_eq!(send(&mut kbd, &[0xF0, 0x00]), [ACK, ACK, 2]);
+        assert_eq!(send(&mut kbd, &[0xF0, 0x01]), [ACK, ACK]);
+        assert_eq!(kbd.scancode_set(), ScancodeSet::Set1);
+        kbd.key_event(Key::ArrowUp, true);
+        kbd.key_event(Key::ArrowUp, false);
+        assert_eq!(drain(&mut kbd), [0xE0, 0x48, 0xE0, 0xC8]);
+        assert_eq!(send(&mut kbd, &[0xF0, 0x00]), [ACK, ACK, 1]);
+        assert_eq!(send(&mut kbd, &[0xF0, 0x03]), [ACK, RESEND]);
+        assert_eq!(send(&mut kbd, &[0xF0, 0x02]), [ACK, ACK]);
+        kbd.key_event(Key::ArrowUp, true);
+        assert_eq!(drain(&mut kbd), [0xE0, 0x75]);
+    }
+
+    #[test]
+    fn disabled_scanning_drops_keys_and_enable_restores() {
+        let (mut kbd, _) = keyboard();
+        kbd.key_event(Key::A, true);
+        assert_eq!(send(&mut kbd, &[0xF5]), [ACK]); // flushes the queued make
+        assert!(!kbd.scanning());
+        kbd.key_event(Key::B, true);
+        assert!(!kbd.has_output());
+        assert_eq!(send(&mut kbd, &[0xF4]), [ACK]);
+        kbd.key_event(Key::C, true);
+        assert_eq!(drain(&mut kbd), [0x21]);
+        assert_eq!(send(&mut kbd, &[0xF6]), [ACK]);
+        assert!(kbd.scanning());
+    }
+
+    #[test]
+    fn replies_overtake_queued_scancodes() {
+        let (mut kbd, _) = keyboard();
+        kbd.key_event(Key::A, true);
+        kbd.key_event(Key::A, false);
+        kbd.write(0xF2);
+        assert_eq!(drain(&mut kbd), [ACK, 0xAB, 0x83, 0x1C, 0xF0, 0x1C]);
+    }
+
+    #[test]
+    fn flood_of_keys_stays_bounded_and_never_splits_a_sequence() {
+        let (mut kbd, _) = keyboard();
+        for _ in 0..1000 {
+            for &k in Key::ALL {
+                kbd.key_event(k, true);
+                kbd.key_event(k, false);
+                assert!(kbd.pending_len() <= KEYBOARD_QUEUE_BYTES);
+            }
+        }
+        for _ in 0..100 {
+            kbd.write(0xEE);
+            assert!(kbd.pending_len() <= KEYBOARD_QUEUE_BYTES + REPLY_CAPACITY);
+        }
+        let bytes = drain(&mut kbd);
+        let data = &bytes[REPLY_CAPACITY..];
+        // Whatever was kept decodes as whole sequences.
+        let mut rest = data;
+        while !rest.is_empty() {
+            let len = (1..=rest.len())
+                .find(|&n| Key::from_set2(&rest[..n]).is_some())
+                .expect("whole sequences only");
+            rest = &rest[len..];
+        }
+    }
+
+    #[test]
+    fn typematic_repeats_last_key_after_delay_at_rate() {
+        let (mut kbd, clock) = keyboard();
+        let period = Duration::from_micros(91_740);
+        assert_eq!(kbd.next_deadline(), None);
+        kbd.key_event(Key::A, true);
+        assert_eq!(drain(&mut kbd), [0x1C]);
+        assert_eq!(kbd.next_deadline(), Some(Duration::from_millis(500)));
+        clock.advance(Duration::from_millis(499));
+        assert_eq!(kbd.poll(), None);
+        clock.advance(Duration::from_millis(1));
+        assert_eq!(kbd.poll(), Some(Key::A));
+        assert_eq!(drain(&mut kbd), [0x1C]);
+        assert_eq!(
+            kbd.next_deadline(),
+            Some(Duration::from_millis(500) + period)
+        );
+        clock.advance(period);
+        assert_eq!(kbd.poll(), Some(Key::A));
+        // Host auto-repeat presses do not restart anything or send extra makes.
+        assert!(!kbd.key_event(Key::A, true));
+        // A second key takes over repeating; releasing it does not revive the first.
+        kbd.key_event(Key::B, true);
+        drain(&mut kbd);
+        clock.advance(Duration::from_millis(500));
+        assert_eq!(kbd.poll(), Some(Key::B));
+        kbd.key_event(Key::B, false);
+        assert_eq!(kbd.next_deadline(), None);
+        clock.advance(Duration::from_secs(2));
+        assert_eq!(kbd.poll(), None);
+        // After a stall only one repeat is sent per poll.
+        drain(&mut kbd);
+        kbd.key_event(Key::C, true);
+        clock.advance(Duration::from_secs(10));
+        assert_eq!(kbd.poll(), Some(Key::C));
+        assert_eq!(kbd.poll(), None);
+    }
+
+    #[test]
+    fn pause_never_repeats_and_has_no_break() {
+        let (mut kbd, clock) = keyboard();
+        kbd.key_event(Key::Pause, true);
+        assert_eq!(kbd.next_deadline(), None);
+        clock.advance(Duration::from_secs(1));
+        assert_eq!(kbd.poll(), None);
+        kbd.key_event(Key::Pause, false);
+        assert_eq!(drain(&mut kbd), Key::Pause.set2_make());
+    }
+
+    #[test]
+    fn release_all_breaks_every_held_key() {
+        let (mut kbd, _) = keyboard();
+        kbd.key_event(Key::ShiftLeft, true);
+        kbd.key_event(Key::ArrowLeft, true);
+        drain(&mut kbd);
+        kbd.release_all();
+        assert_eq!(drain(&mut kbd), [0xF0, 0x12, 0xE0, 0xF0, 0x6B]);
+        assert_eq!(kbd.next_deadline(), None);
+        // Releasing a key that is not held sends nothing.
+        kbd.key_event(Key::A, false);
+        assert!(!kbd.has_output());
     }
 }

@@ -264,7 +264,7 @@ impl Ps2Mouse {
             RESEND => self.queue.resend(),
             0xFF => {
                 self.set_defaults();
-                self.queue.clear();
+                self.queue.clear_data();
                 for b in [ACK, BAT_OK, MOUSE_ID] {
                     self.queue.reply(b);
                 }
