@@ -303,3 +303,113 @@ impl Ps2Mouse {
         self.reset_counters();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn drain(mouse: &mut Ps2Mouse) -> Vec<u8> {
+        std::iter::from_fn(|| mouse.read()).collect()
+    }
+
+    fn send(mouse: &mut Ps2Mouse, bytes: &[u8]) -> Vec<u8> {
+        bytes.iter().for_each(|&b| mouse.write(b));
+        drain(mouse)
+    }
+
+    #[test]
+    fn answers_reset_identify_and_settings() {
+        let mut m = Ps2Mouse::new();
+        assert_eq!(send(&mut m, &[0xFF]), [ACK, BAT_OK, 0x00]);
+        assert_eq!(send(&mut m, &[0xF2]), [ACK, 0x00]);
+        assert_eq!(send(&mut m, &[0xF3, 200]), [ACK, ACK]);
+        assert_eq!(m.sample_rate(), 200);
+        assert_eq!(send(&mut m, &[0xE8, 0x03]), [ACK, ACK]);
+        assert_eq!(send(&mut m, &[0xE7]), [ACK]);
+        assert_eq!(send(&mut m, &[0xF4]), [ACK]);
+        m.motion(0, 0, buttons::LEFT | buttons::RIGHT);
+        drain(&mut m);
+        // Status: reporting (bit 5), 2:1 scaling (bit 4), left (bit 2), right (bit 0).
+        assert_eq!(send(&mut m, &[0xE9]), [ACK, 0x35, 0x03, 200]);
+        assert_eq!(send(&mut m, &[0xE6, 0xF6]), [ACK, ACK]);
+        assert_eq!(send(&mut m, &[0xE9]), [ACK, 0x05, 0x02, 100]);
+        assert_eq!(send(&mut m, &[0x42]), [RESEND]);
+        assert_eq!(send(&mut m, &[0xF2]), [ACK, 0x00]);
+        assert_eq!(send(&mut m, &[0xFE]), [0x00]);
+        assert_eq!(send(&mut m, &[0xF0]), [ACK]);
+        assert_eq!(m.mode(), MouseMode::Remote);
+        assert_eq!(send(&mut m, &[0xE9]), [ACK, 0x45, 0x02, 100]);
+        assert_eq!(send(&mut m, &[0xEA]), [ACK]);
+        assert_eq!(m.mode(), MouseMode::Stream);
+    }
+
+    #[test]
+    fn reports_motion_only_when_enabled() {
+        let mut m = Ps2Mouse::new();
+        m.motion(5, 5, 0);
+        assert!(drain(&mut m).is_empty());
+        assert_eq!(send(&mut m, &[0xF4]), [ACK]);
+        assert!(m.reporting());
+        m.motion(10, -3, buttons::LEFT); // 3 pixels up = +3 in PS/2
+        assert_eq!(drain(&mut m), [0x09, 10, 3]);
+        m.motion(-1, 2, 0);
+        assert_eq!(drain(&mut m), [0x08 | 0x10 | 0x20, 0xFF, 0xFE]);
+        assert_eq!(send(&mut m, &[0xF5]), [ACK]);
+        m.motion(1, 1, 0);
+        assert!(drain(&mut m).is_empty());
+    }
+
+    #[test]
+    fn large_moves_split_and_scaling_can_overflow() {
+        let mut m = Ps2Mouse::new();
+        send(&mut m, &[0xF4]);
+        m.motion(300, 0, 0);
+        assert_eq!(drain(&mut m), [0x08, 255, 0, 0x08, 45, 0]);
+        send(&mut m, &[0xE7]);
+        m.motion(200, 0, 0); // 2:1 doubles to 400: does not fit in 9 bits
+        assert_eq!(drain(&mut m), [0x08 | 0x40, 255, 0]);
+        m.motion(4, 0, 0);
+        assert_eq!(drain(&mut m), [0x08, 6, 0]);
+    }
+
+    #[test]
+    fn remote_mode_reads_on_request() {
+        let mut m = Ps2Mouse::new();
+        send(&mut m, &[0xF0]);
+        m.motion(7, 0, buttons::MIDDLE);
+        assert!(drain(&mut m).is_empty());
+        assert_eq!(send(&mut m, &[0xEB]), [ACK, 0x0C, 7, 0]);
+        assert_eq!(send(&mut m, &[0xEB]), [ACK, 0x0C, 0, 0]);
+    }
+
+    #[test]
+    fn wrap_mode_echoes_until_ec() {
+        let mut m = Ps2Mouse::new();
+        assert_eq!(send(&mut m, &[0xEE]), [ACK]);
+        assert_eq!(send(&mut m, &[0x12, 0xF4, 0xE9]), [0x12, 0xF4, 0xE9]);
+        assert_eq!(send(&mut m, &[0xEC]), [ACK]);
+        assert_eq!(m.mode(), MouseMode::Stream);
+        assert_eq!(send(&mut m, &[0xEE, 0xFF]), [ACK, ACK, BAT_OK, 0x00]);
+        assert_eq!(m.mode(), MouseMode::Stream);
+    }
+
+    #[test]
+    fn motion_flood_coalesces_in_a_bounded_queue() {
+        let mut m = Ps2Mouse::new();
+        send(&mut m, &[0xF4]);
+        for _ in 0..10_000 {
+            m.motion(1000, -1000, 0);
+            assert!(m.pending_len() <= 3 * MOUSE_QUEUE_PACKETS);
+        }
+        // Draining lets the accumulated (saturated) motion out, packet by packet.
+        let mut packets = 0;
+        while m.has_output() {
+            let p: Vec<u8> = (0..3).filter_map(|_| m.read()).collect();
+            assert_eq!(p.len(), 3);
+            assert_eq!(p[0] & 0x08, 0x08);
+            packets += 1;
+            assert!(packets < 1000);
+        }
+        assert!(packets > MOUSE_QUEUE_PACKETS);
+    }
+}
