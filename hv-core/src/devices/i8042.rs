@@ -559,3 +559,514 @@ impl BusDevice for I8042 {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::FakeClock;
+    use crate::irq::IrqRecorder;
+    use std::sync::Mutex;
+
+    const OBF: u8 = status::OBF;
+    const AUXDATA: u8 = status::AUXDATA;
+
+    struct Rig {
+        dev: I8042,
+        irqs: Arc<IrqRecorder>,
+        system: Arc<SystemControl>,
+        clock: FakeClock,
+    }
+
+    impl Rig {
+        fn new() -> Self {
+            let irqs = IrqRecorder::new();
+            let system = Arc::new(SystemControl::new());
+            let clock = FakeClock::new();
+            let dev = I8042::new(
+                irqs.line(1),
+                irqs.line(12),
+                system.clone(),
+                Arc::new(clock.clone()),
+            );
+            Self {
+                dev,
+                irqs,
+                system,
+                clock,
+            }
+        }
+
+        fn inb(&mut self, port: u64) -> u8 {
+            let mut b = [0u8];
+            self.dev.read(port, &mut b);
+            b[0]
+        }
+
+        fn outb(&mut self, port: u64, v: u8) {
+            self.dev.write(port, &[v]);
+        }
+
+        fn status(&mut self) -> u8 {
+            self.inb(COMMAND_PORT)
+        }
+
+        /// A byte that must be available at once (no polling loop in the guest needed).
+        fn read_now(&mut self) -> u8 {
+            assert_ne!(self.status() & OBF, 0, "output buffer empty");
+            self.inb(DATA_PORT)
+        }
+
+        /// Linux `i8042_flush`: read while OBF, at most 16 bytes.
+        fn flush(&mut self) -> Vec<u8> {
+            let mut out = Vec::new();
+            while self.status() & OBF != 0 {
+                out.push(self.inb(DATA_PORT));
+                assert!(out.len() <= 16, "controller never empties");
+            }
+            out
+        }
+
+        /// A controller command with one optional parameter and `n` replies.
+        fn command(&mut self, cmd: u8, param: Option<u8>, n: usize) -> Vec<u8> {
+            self.outb(COMMAND_PORT, cmd);
+            if let Some(p) = param {
+                self.outb(DATA_PORT, p);
+            }
+            (0..n).map(|_| self.read_now()).collect()
+        }
+
+        /// Bytes to the keyboard, replies read as they come.
+        fn kbd(&mut self, bytes: &[u8], n: usize) -> Vec<u8> {
+            bytes.iter().for_each(|&b| self.outb(DATA_PORT, b));
+            (0..n).map(|_| self.read_now()).collect()
+        }
+
+        fn read_ctr(&mut self) -> u8 {
+            self.command(0x20, None, 1)[0]
+        }
+
+        fn write_ctr(&mut self, v: u8) {
+            self.command(0x60, Some(v), 0);
+        }
+    }
+
+    #[test]
+    fn powers_on_like_a_bios_left_it() {
+        let mut r = Rig::new();
+        assert_eq!(r.status(), status::KEYLOCK | status::CMDDAT);
+        assert_eq!(r.read_ctr(), 0x61);
+        assert!(r.dev.translating());
+        // Nothing pending: the last byte is returned again, OBF stays clear.
+        assert_eq!(r.inb(DATA_PORT), 0x61);
+        assert_eq!(r.status() & OBF, 0);
+    }
+
+    #[test]
+    fn linux_i8042_probe_sequence() {
+        let mut r = Rig::new();
+        r.dev.key_event(Key::A, true); // a stray byte the flush must consume
+        // i8042_controller_check.
+        assert_eq!(r.flush(), [0x1E]);
+        // i8042_controller_init: read CTR until stable, write it with KBDDIS, !KBDINT.
+        let ctr0 = r.read_ctr();
+        assert_eq!(r.read_ctr(), ctr0);
+        assert_ne!(r.status() & status::KEYLOCK, 0, "keylock active");
+        let ctr = (ctr0 | ctr::KBDDIS) & !ctr::KBDINT;
+        r.write_ctr(ctr);
+        assert!(r.flush().is_empty());
+        // i8042_check_aux: loopback with AUXDATA.
+        r.outb(COMMAND_PORT, 0xD3);
+        r.outb(DATA_PORT, 0x5A);
+        let st = r.status();
+        assert_eq!(st & (OBF | AUXDATA), OBF | AUXDATA);
+        assert_eq!(r.inb(DATA_PORT), 0x5A);
+        assert_eq!(r.command(0xA9, None, 1), [0x00]);
+        // toggle_aux(false) / (true).
+        r.command(0xA7, None, 0);
+        assert_ne!(r.read_ctr() & ctr::AUXDIS, 0);
+        r.command(0xA8, None, 0);
+        assert_eq!(r.read_ctr() & ctr::AUXDIS, 0);
+        // IRQ test: AUXINT on, AUXDIS off, loop 0xA5, IRQ12 must fire.
+        let ctr = (r.read_ctr() | ctr::AUXINT) & !ctr::AUXDIS;
+        r.write_ctr(ctr);
+        let edges = r.irqs.rising_edges(12);
+        r.outb(COMMAND_PORT, 0xD3);
+        r.outb(DATA_PORT, 0xA5);
+        assert_eq!(r.irqs.rising_edges(12), edges + 1);
+        assert!(r.irqs.level(12));
+        assert!(!r.irqs.level(1));
+        assert_eq!(r.status() & AUXDATA, AUXDATA);
+        assert_eq!(r.inb(DATA_PORT), 0xA5);
+        assert!(!r.irqs.level(12));
+        r.write_ctr((ctr | ctr::AUXDIS) & !ctr::AUXINT);
+        // i8042_check_mux: a plain loopback echoes A4, so legacy mode.
+        for (sent, _) in [(0xF0, 0xF0), (0x56, 0x56), (0xA4, 0xA4)] {
+            r.outb(COMMAND_PORT, 0xD3);
+            r.outb(DATA_PORT, sent);
+            assert_eq!(r.read_now(), sent);
+        }
+        // Enable aux and keyboard with interrupts.
+        let ctr = (r.read_ctr() & !(ctr::AUXDIS | ctr::KBDDIS)) | ctr::AUXINT | ctr::KBDINT;
+        r.write_ctr(ctr);
+        assert_eq!(r.read_ctr(), ctr);
+        assert!(r.dev.translating());
+    }
+
+    #[test]
+    fn atkbd_probe_translated_and_raw() {
+        for (xlate, id) in [(true, 0x41), (false, 0x83)] {
+            let mut r = Rig::new();
+            r.write_ctr(if xlate { 0x47 } else { 0x07 });
+            assert_eq!(r.kbd(&[0xF2], 3), [0xFA, 0xAB, id]);
+            assert_eq!(r.kbd(&[0xF5], 1), [0xFA]);
+            assert_eq!(r.kbd(&[0xED], 1), [0xFA]);
+            assert_eq!(r.kbd(&[0x00], 1), [0xFA]);
+            assert_eq!(r.kbd(&[0xF3], 1), [0xFA]);
+            assert_eq!(r.kbd(&[0x00], 1), [0xFA]);
+            assert_eq!(r.kbd(&[0xF4], 1), [0xFA]);
+            assert!(r.flush().is_empty());
+            let set = if xlate { 0x41 } else { 0x02 };
+            assert_eq!(r.kbd(&[0xF0, 0x00], 3), [0xFA, 0xFA, set]);
+        }
+    }
+
+    #[test]
+    fn seabios_keyboard_init() {
+        let mut r = Rig::new();
+        r.flush();
+        r.command(0xAD, None, 0);
+        r.command(0xA7, None, 0);
+        r.flush();
+        assert_eq!(r.command(0xAA, None, 1), [0x55]);
+        assert_ne!(r.status() & status::SYS, 0);
+        assert_eq!(r.command(0xAB, None, 1), [0x00]);
+        // SeaBIOS talks to the keyboard with KBDDIS set and no translation yet... but
+        // writing to the keyboard re-enables its interface.
+        r.write_ctr(0x30);
+        assert_eq!(r.kbd(&[0xFF], 2), [0xFA, 0xAA]);
+        assert_eq!(r.kbd(&[0xF5], 1), [0xFA]);
+        assert_eq!(r.kbd(&[0xF0, 0x02], 2), [0xFA, 0xFA]);
+        r.write_ctr(0x61);
+        assert_eq!(r.kbd(&[0xF4], 1), [0xFA]);
+        r.dev.key_event(Key::Enter, true);
+        assert!(r.irqs.level(1));
+        assert_eq!(r.read_now(), 0x1C);
+    }
+
+    #[test]
+    fn every_key_translates_to_set1_and_decodes_like_pc_keyboard() {
+        use pc_keyboard::{ScancodeSet, ScancodeSet1, ScancodeSet2};
+        let mut r = Rig::new();
+        for &key in Key::ALL {
+            r.dev.key_event(key, true);
+            r.dev.key_event(key, false);
+            let got = r.flush();
+            let expected = if key == Key::Pause {
+                vec![0xE1, 0x1D, 0x45, 0xE1, 0x9D, 0xC5]
+            } else {
+                [key.set1_make(), key.set1_break().expect("break")].concat()
+            };
+            assert_eq!(got, expected, "{key:?}");
+            if key == Key::Pause {
+                continue; // pc-keyboard decodes Pause differently in its two sets
+            }
+            // Independent oracle: pc-keyboard's set 1 decoder on what the guest read
+            // must agree with its set 2 decoder on what the keyboard sent.
+            let set2 = [key.set2_make(), key.set2_break().expect("break")].concat();
+            let mut d1 = ScancodeSet1::new();
+            let mut d2 = ScancodeSet2::new();
+            let ev1: Vec<_> = got
+                .iter()
+                .filter_map(|&b| d1.advance_state(b).ok().flatten())
+                .collect();
+            let ev2: Vec<_> = set2
+                .iter()
+                .filter_map(|&b| d2.advance_state(b).ok().flatten())
+                .collect();
+            assert_eq!(ev1, ev2, "{key:?}");
+            assert!(!ev1.is_empty(), "{key:?}");
+        }
+    }
+
+    #[test]
+    fn raw_set2_when_translation_is_off() {
+        let mut r = Rig::new();
+        r.write_ctr(0x21);
+        assert!(!r.dev.translating());
+        r.dev.key_event(Key::ArrowUp, true);
+        r.dev.key_event(Key::ArrowUp, false);
+        assert_eq!(r.flush(), [0xE0, 0x75, 0xE0, 0xF0, 0x75]);
+    }
+
+    #[test]
+    fn irq1_rises_once_per_byte() {
+        let mut r = Rig::new();
+        r.dev.key_event(Key::ArrowUp, true); // E0 48 after translation
+        assert_eq!(r.irqs.rising_edges(1), 1);
+        assert!(r.irqs.level(1));
+        // Reading status does not consume.
+        r.status();
+        assert_eq!(r.irqs.rising_edges(1), 1);
+        assert_eq!(r.inb(DATA_PORT), 0xE0);
+        assert_eq!(r.irqs.rising_edges(1), 2);
+        assert_eq!(r.inb(DATA_PORT), 0x48);
+        assert!(!r.irqs.level(1));
+        assert_eq!(r.irqs.rising_edges(1), 2);
+        // With KBDINT clear no interrupt; enabling it with a byte waiting raises one.
+        r.write_ctr(0x60);
+        r.dev.key_event(Key::A, true);
+        assert_eq!(r.irqs.rising_edges(1), 2);
+        r.write_ctr(0x61);
+        assert_eq!(r.irqs.rising_edges(1), 3);
+        assert_eq!(r.inb(DATA_PORT), 0x1E);
+    }
+
+    #[test]
+    fn kbddis_holds_keyboard_bytes_until_enabled() {
+        let mut r = Rig::new();
+        r.command(0xAD, None, 0);
+        r.dev.key_event(Key::A, true);
+        assert_eq!(r.status() & OBF, 0);
+        r.command(0xAE, None, 0);
+        assert_eq!(r.read_now(), 0x1E);
+    }
+
+    #[test]
+    fn controller_reply_waits_for_a_full_buffer_then_wins() {
+        let mut r = Rig::new();
+        r.dev.key_event(Key::A, true);
+        r.dev.key_event(Key::A, false);
+        r.outb(COMMAND_PORT, 0x20);
+        assert_eq!(r.read_now(), 0x1E); // already latched before the command
+        assert_eq!(r.read_now(), 0x61); // the reply beats the queued break
+        assert_eq!(r.read_now(), 0x9E);
+    }
+
+    #[test]
+    fn key_flood_keeps_queues_bounded() {
+        let mut r = Rig::new();
+        for _ in 0..500 {
+            for &k in Key::ALL {
+                r.dev.key_event(k, true);
+                r.dev.key_event(k, false);
+            }
+        }
+        assert!(
+            r.dev.keyboard().pending_len() <= crate::devices::ps2_keyboard::KEYBOARD_QUEUE_BYTES
+        );
+        // With the byte in the output buffer, never more than Linux's flush limit (16).
+        let flushed = r.flush().len();
+        assert!((1..=16).contains(&flushed), "{flushed}");
+    }
+
+    #[test]
+    fn reset_requests_via_pulse_and_output_port() {
+        let mut r = Rig::new();
+        r.outb(COMMAND_PORT, 0xFF); // null command (Linux a20.c)
+        r.outb(COMMAND_PORT, 0xF1);
+        assert_eq!(r.system.take(), None);
+        r.outb(COMMAND_PORT, 0xFE);
+        assert!(matches!(r.system.take(), Some(SystemRequest::Reset(_))));
+        r.outb(COMMAND_PORT, 0xF0);
+        assert!(matches!(r.system.take(), Some(SystemRequest::Reset(_))));
+        r.command(0xD1, Some(0xDF), 0);
+        assert_eq!(r.system.take(), None);
+        r.command(0xD1, Some(0xDE), 0);
+        assert!(matches!(r.system.take(), Some(SystemRequest::Reset(_))));
+    }
+
+    #[test]
+    fn a20_through_output_port_and_hp_commands() {
+        let mut r = Rig::new();
+        assert!(r.system.a20());
+        assert_eq!(r.command(0xD0, None, 1)[0] & 0x03, 0x03);
+        r.command(0xD1, Some(0xDD), 0);
+        assert!(!r.system.a20());
+        assert_eq!(r.command(0xD0, None, 1)[0] & 0x03, 0x01);
+        r.command(0xDF, None, 0);
+        assert!(r.system.a20());
+        r.command(0xDD, None, 0);
+        assert!(!r.system.a20());
+        // Another device (port 0x92) changing A20 shows in the output port.
+        r.system.set_a20(true);
+        assert_eq!(r.command(0xD0, None, 1)[0] & 0x02, 0x02);
+        assert_eq!(r.command(0xC0, None, 1), [0x80]);
+    }
+
+    #[test]
+    fn d2_loops_back_as_keyboard_data() {
+        let mut r = Rig::new();
+        r.outb(COMMAND_PORT, 0xD2);
+        r.outb(DATA_PORT, 0x9C);
+        assert_eq!(r.status() & (OBF | AUXDATA), OBF);
+        assert!(r.irqs.level(1));
+        assert_eq!(r.inb(DATA_PORT), 0x9C);
+    }
+
+    #[test]
+    fn typematic_through_the_controller() {
+        let mut r = Rig::new();
+        r.dev.key_event(Key::Space, true);
+        assert_eq!(r.flush(), [0x39]);
+        let due = r.dev.next_deadline().expect("repeat scheduled");
+        assert_eq!(due, Duration::from_millis(500));
+        r.clock.set(due);
+        r.dev.poll();
+        assert_eq!(r.flush(), [0x39]);
+        r.dev.key_event(Key::Space, false);
+        assert_eq!(r.flush(), [0xB9]);
+        assert_eq!(r.dev.next_deadline(), None);
+    }
+
+    #[test]
+    fn release_all_on_focus_loss() {
+        let mut r = Rig::new();
+        r.dev.key_event(Key::ControlLeft, true);
+        r.flush();
+        r.dev.release_all();
+        assert_eq!(r.flush(), [0x9D]);
+    }
+
+    #[test]
+    fn mouse_through_the_aux_port() {
+        let mut r = Rig::new();
+        r.write_ctr(0x47 | ctr::AUXINT); // aux enabled, interrupts on
+        r.command(0xD4, Some(0xFF), 0);
+        assert_eq!(r.status() & AUXDATA, AUXDATA);
+        assert!(r.irqs.level(12));
+        assert_eq!(r.inb(DATA_PORT), 0xFA);
+        assert_eq!(r.read_now(), 0xAA);
+        assert_eq!(r.read_now(), 0x00);
+        r.command(0xD4, Some(0xF2), 0);
+        assert_eq!((r.read_now(), r.read_now()), (0xFA, 0x00));
+        r.command(0xD4, Some(0xF4), 0);
+        assert_eq!(r.read_now(), 0xFA);
+        let edges = r.irqs.rising_edges(12);
+        r.dev.mouse_motion(3, -2, 0);
+        assert_eq!(r.flush(), [0x08, 3, 2]);
+        assert_eq!(r.irqs.rising_edges(12), edges + 3);
+        assert_eq!(r.irqs.rising_edges(1), 0);
+        // Disabled aux port holds mouse bytes back.
+        r.command(0xA7, None, 0);
+        r.dev.mouse_motion(1, 0, 0);
+        assert!(r.flush().is_empty());
+        r.command(0xA8, None, 0);
+        assert_eq!(r.flush(), [0x08, 1, 0]);
+    }
+
+    #[test]
+    fn observer_sees_the_keystroke_journey() {
+        let mut r = Rig::new();
+        let events = Arc::new(Mutex::new(Vec::new()));
+        let sink = events.clone();
+        r.dev.set_observer(Box::new(move |e| {
+            sink.lock().expect("not poisoned").push(e);
+        }));
+        r.dev.key_event(Key::A, false); // not held: nothing queued
+        r.dev.key_event(Key::A, true);
+        r.inb(DATA_PORT);
+        let got = events.lock().expect("not poisoned").clone();
+        assert_eq!(
+            got,
+            [
+                KbdEvent::HostKey {
+                    key: Key::A,
+                    pressed: false,
+                    set2: vec![0xF0, 0x1C],
+                    queued: false
+                },
+                KbdEvent::HostKey {
+                    key: Key::A,
+                    pressed: true,
+                    set2: vec![0x1C],
+                    queued: true
+                },
+                KbdEvent::Latched {
+                    byte: 0x1E,
+                    source: ByteSource::Keyboard,
+                    translated_from: Some(0x1C)
+                },
+                KbdEvent::IrqRaised {
+                    line: IrqKind::Keyboard
+                },
+                KbdEvent::GuestRead {
+                    byte: 0x1E,
+                    source: Some(ByteSource::Keyboard)
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn odd_access_sizes_and_ports_are_harmless() {
+        let mut r = Rig::new();
+        let mut wide = [0u8; 4];
+        r.dev.read(COMMAND_PORT, &mut wide);
+        assert_eq!(wide[1..], [0xFF; 3]);
+        r.dev.read(DATA_PORT, &mut []);
+        r.dev.write(DATA_PORT, &[]);
+        r.dev.write(0x61, &[0xFE]);
+        let mut b = [0u8];
+        r.dev.read(0x65, &mut b);
+        assert_eq!(b[0], 0xFF);
+        assert_eq!(r.system.take(), None);
+    }
+
+    /// xorshift64*: deterministic pseudo-random bytes without a dependency.
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+        }
+        fn byte(&mut self) -> u8 {
+            self.next().to_le_bytes()[7]
+        }
+    }
+
+    #[test]
+    fn random_port_traffic_never_panics_and_stays_bounded() {
+        for seed in 1..=20u64 {
+            let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+            let mut r = Rig::new();
+            for _ in 0..20_000 {
+                let v = rng.byte();
+                match rng.byte() % 8 {
+                    0 => r.outb(COMMAND_PORT, v),
+                    1 | 2 => r.outb(DATA_PORT, v),
+                    3 => {
+                        r.inb(DATA_PORT);
+                    }
+                    4 => {
+                        r.status();
+                    }
+                    5 => {
+                        let key = Key::ALL[usize::from(v) % Key::ALL.len()];
+                        r.dev.key_event(key, rng.byte() & 1 == 0);
+                    }
+                    6 => r.dev.mouse_motion(
+                        i32::from(v as i8) * 100,
+                        i32::from(rng.byte() as i8),
+                        rng.byte(),
+                    ),
+                    _ => {
+                        r.clock.advance(Duration::from_millis(u64::from(v)));
+                        r.dev.poll();
+                    }
+                }
+                assert!(r.dev.keyboard().pending_len() <= 15 + 8);
+                assert!(r.dev.mouse().pending_len() <= 24 + 8);
+            }
+            // Whatever state it ended in, the controller drains and still answers.
+            let mut drained = 0;
+            while r.status() & OBF != 0 {
+                r.inb(DATA_PORT);
+                drained += 1;
+                assert!(drained < 200, "output never drains");
+            }
+            assert_eq!(r.command(0xAA, None, 1), [0x55]);
+        }
+    }
+}

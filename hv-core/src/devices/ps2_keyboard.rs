@@ -101,8 +101,10 @@ impl Ps2Queue {
     }
 }
 
-/// Scancodes the keyboard may buffer (QEMU's PS2_QUEUE_SIZE; Linux flushes at most 16).
-pub const KEYBOARD_QUEUE_BYTES: usize = 16;
+/// Scancode bytes the keyboard may buffer. With the byte in the controller's output
+/// buffer the guest can find at most 16 pending: Linux's `i8042_flush` gives up (and
+/// reports no controller) past 16 bytes (`I8042_BUFFER_SIZE`).
+pub const KEYBOARD_QUEUE_BYTES: usize = 15;
 
 /// The keyboard's `F2` identify answer: an MF2 keyboard.
 const ID_MF2: [u8; 2] = [0xAB, 0x83];
