@@ -282,7 +282,14 @@ impl I8042 {
 
     /// Focus loss: releases every held key.
     pub fn release_all(&mut self) {
-        self.keyboard.release_all();
+        for (key, queued) in self.keyboard.release_all() {
+            self.notify(|| KbdEvent::HostKey {
+                key,
+                pressed: false,
+                set2: key.set2_break().unwrap_or_default().to_vec(),
+                queued,
+            });
+        }
         self.refill();
     }
 

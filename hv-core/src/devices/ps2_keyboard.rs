@@ -385,11 +385,14 @@ impl Ps2Keyboard {
     }
 
     /// Focus loss: every held key is released (breaks are sent while scanning).
-    pub fn release_all(&mut self) {
+    /// Returns each released key and whether its break was queued.
+    pub fn release_all(&mut self) -> Vec<(Key, bool)> {
         self.repeat = None;
-        for key in self.held.take_all() {
-            self.send_key(key, false);
-        }
+        self.held
+            .take_all()
+            .into_iter()
+            .map(|key| (key, self.send_key(key, false)))
+            .collect()
     }
 
     fn send_key(&mut self, key: Key, pressed: bool) -> bool {
