@@ -2,11 +2,16 @@
 //! thread; devices raise interrupts through [`IrqLine`](crate::irq::IrqLine)s and ask the
 //! machine for resets or power-off through [`SystemControl`].
 
+pub mod cmos;
+pub mod i8042;
+pub mod keymap;
 pub mod pic;
 pub mod pit;
+pub mod ports;
+pub mod ps2_keyboard;
+pub mod ps2_mouse;
+pub mod scancode;
 pub mod system;
+pub mod uart;
 
 pub use system::{SystemControl, SystemRequest};
-pub mod cmos;
-pub mod ports;
-pub mod uart;
