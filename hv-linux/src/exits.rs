@@ -247,7 +247,7 @@ mod tests {
         let KvmExit::Pio(pio) = decode(&io_run(KVM_EXIT_IO_IN, 1, 4, 8)).expect("io") else {
             panic!("not pio");
         };
-        let mut page = vec![0xEEu8; 64];
+        let mut page = [0xEEu8; 64];
         let range = pio.data_range(page.len()).expect("in bounds");
         complete_pio(&pio, &mut page[range], &mut Log::default());
         assert_eq!(&page[8..12], &[0x00, 0x10, 0x20, 0x30]);

@@ -167,13 +167,12 @@ mod tests {
     #[test]
     fn kick_sets_immediate_exit_and_is_acknowledged_once() {
         let mut run = fake_run();
-        let kicker = KvmKicker::new(NonNull::from(&mut *run)).expect("handler installs");
+        let ptr = NonNull::from(&mut *run);
+        let kicker = KvmKicker::new(ptr).expect("handler installs");
         kicker.kick(); // signals this thread: the no-op handler must absorb it
         // SAFETY: `run` is alive for the whole test.
-        assert_eq!(
-            unsafe { immediate_exit(NonNull::from(&mut *run)) }.load(Ordering::SeqCst),
-            1
-        );
+        let flag = unsafe { immediate_exit(ptr) };
+        assert_eq!(flag.load(Ordering::SeqCst), 1);
         assert!(kicker.acknowledge());
         assert!(!kicker.acknowledge(), "a kick is reported once");
         kicker.disarm();
