@@ -8,7 +8,8 @@
 //! backend behaves the way the machine code in hv-core assumes.
 //!
 //! Layout: [`io_log`] and [`watchdog`] are shared harness pieces; [`x86`] holds the x86
-//! cases. An `arm64` module with the aarch64 cases sits beside it.
+//! cases; the aarch64 cases go in an `arm64` module beside it, with a matching
+//! `#[cfg(target_arch = "aarch64")] mod arm64` arm in `conformance_tests!`.
 //!
 //! [`GuestMemory`]: crate::GuestMemory
 
