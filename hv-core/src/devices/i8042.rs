@@ -251,6 +251,12 @@ impl I8042 {
         self.ctr() & ctr::XLATE != 0
     }
 
+    /// True when the guest has read every keyboard byte: nothing in the output buffer and
+    /// nothing queued in the keyboard. The typing queue waits for this between keys.
+    pub fn is_idle(&self) -> bool {
+        self.output.is_none() && self.controller_reply.is_none() && !self.keyboard.has_output()
+    }
+
     /// The keyboard, for inspection (LEDs, scancode set).
     pub fn keyboard(&self) -> &Ps2Keyboard {
         &self.keyboard

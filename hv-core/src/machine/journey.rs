@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::clock::Clock;
-use crate::devices::i8042::{KbdEvent, OutputSource};
+use crate::devices::i8042::{ByteSource, IrqKind, KbdEvent};
 use crate::devices::keymap::Key;
 
 /// Journeys kept for display.
@@ -118,11 +118,11 @@ impl JourneyRecorder {
                     }
                 }
             }
-            KbdEvent::Latched { source: OutputSource::Keyboard, translated_from, .. } => {
+            KbdEvent::Latched { source: ByteSource::Keyboard, translated_from, .. } => {
                 log.last_translated_from = *translated_from;
             }
-            KbdEvent::IrqRaised { line: 1 } => log.irq1_raised = true,
-            KbdEvent::GuestRead { byte, source: OutputSource::Keyboard } => {
+            KbdEvent::IrqRaised { line: IrqKind::Keyboard } => log.irq1_raised = true,
+            KbdEvent::GuestRead { byte, source: Some(ByteSource::Keyboard) } => {
                 let translated_from = log.last_translated_from.take();
                 let mut sample = None;
                 if let Some(j) = log.journeys.back_mut() {

@@ -37,12 +37,12 @@ impl Typist {
                 continue;
             }
             if shift {
-                self.queue.push_back((Key::LeftShift, true));
+                self.queue.push_back((Key::ShiftLeft, true));
             }
             self.queue.push_back((key, true));
             self.queue.push_back((key, false));
             if shift {
-                self.queue.push_back((Key::LeftShift, false));
+                self.queue.push_back((Key::ShiftLeft, false));
             }
         }
         skipped
@@ -88,10 +88,10 @@ mod tests {
             vec![
                 (Key::A, true),
                 (Key::A, false),
-                (Key::LeftShift, true),
+                (Key::ShiftLeft, true),
                 (Key::B, true),
                 (Key::B, false),
-                (Key::LeftShift, false),
+                (Key::ShiftLeft, false),
                 (Key::Enter, true),
                 (Key::Enter, false),
             ]
