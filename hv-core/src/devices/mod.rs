@@ -3,5 +3,6 @@
 //! machine for resets or power-off through [`SystemControl`].
 
 pub mod system;
+pub mod vga;
 
 pub use system::{SystemControl, SystemRequest};
