@@ -148,9 +148,8 @@ mod tests {
         for (i, &ar) in text_ar.iter().enumerate() {
             assert_eq!(PAL_VGA[i], PAL_EGA[ar], "colour {i}");
         }
-        for g in 16..32 {
-            let [r, gr, b] = PAL_VGA[g];
-            assert!(r == gr && gr == b, "entry {g} is grey");
+        for (i, &[r, g, b]) in PAL_VGA.iter().enumerate().take(32).skip(16) {
+            assert!(r == g && g == b, "entry {i} is grey");
         }
         assert_eq!(PAL_VGA[31], [0x3f, 0x3f, 0x3f]);
         assert!(PAL_VGA.iter().flatten().all(|&c| c <= 0x3F));

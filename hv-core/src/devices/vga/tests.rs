@@ -309,9 +309,12 @@ fn unsupported_modes_show_a_message_not_garbage() {
     assert!(lit > 100, "the message is drawn ({lit} pixels)");
 }
 
+/// (index, value) register writes.
+type RegWrites = &'static [(u8, u8)];
+
 /// The font-load sequence of SeaBIOS and Linux vgacon, through the ports.
 fn font_window(vga: &mut Vga, open: bool) {
-    let (seq, gfx): (&[(u8, u8)], &[(u8, u8)]) = if open {
+    let (seq, gfx): (RegWrites, RegWrites) = if open {
         (&[(2, 0x04), (4, 0x07)], &[(4, 0x02), (5, 0x00), (6, 0x00)])
     } else {
         (&[(2, 0x03), (4, 0x03)], &[(4, 0x00), (5, 0x10), (6, 0x0E)])
