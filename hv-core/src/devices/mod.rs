@@ -13,5 +13,6 @@ pub mod ps2_mouse;
 pub mod scancode;
 pub mod system;
 pub mod uart;
+pub mod vga;
 
 pub use system::{SystemControl, SystemRequest};

@@ -19,7 +19,7 @@ use crate::devices::system::SystemControl;
 use crate::devices::uart::SerialLog;
 use crate::devices::vga::VgaState;
 use crate::error::{HvError, Result};
-use crate::hypervisor::{Hypervisor, Vcpu, Vm, VmConfig};
+use crate::hypervisor::{Hypervisor, Vcpu, VcpuX86, Vm, VmConfig};
 use crate::loader::BootImage;
 use crate::memory::GuestMemory;
 
@@ -84,6 +84,7 @@ impl PcHandle {
 pub fn launch<H: Hypervisor>(hv: &H, config: PcConfig) -> Result<PcHandle>
 where
     H::Vm: 'static,
+    <H::Vm as Vm>::Vcpu: VcpuX86,
 {
     let memory = pc_memory(config.memory_mib)?;
     let mut vm = hv.create_vm(&VmConfig::default())?;

@@ -96,10 +96,6 @@ impl PcBoard {
         let pic = Pic::new();
         let line = |n: u32| IrqLine::new(pic.clone(), n);
         let mem_size = shared.memory.total_size();
-        {
-            let mut vga = shared.vga.lock().unwrap_or_else(|e| e.into_inner());
-            vga.power_on();
-        }
         Self {
             pic_ports: PicPorts::new(pic.clone()),
             pit: Pit::new(shared.clock.clone(), line(irq::TIMER)),
