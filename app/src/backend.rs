@@ -7,4 +7,6 @@ pub use hv_linux::Kvm as Backend;
 pub use hv_windows::Whp as Backend;
 
 #[cfg(not(any(target_os = "linux", windows)))]
-compile_error!("hv runs x86 guests on Linux (KVM) and Windows (WHP); the Apple Silicon board is built by hv-apple");
+compile_error!(
+    "hv runs x86 guests on Linux (KVM) and Windows (WHP); the Apple Silicon board is built by hv-apple"
+);

@@ -76,7 +76,9 @@ fn parse_u16(s: &str) -> Result<u16, String> {
         None => s.parse::<u32>(),
     }
     .map_err(|e| format!("{s}: {e}"))?;
-    u16::try_from(v).map_err(|_| format!("{s} does not fit in 16 bits (real-mode load addresses are below 0x10000)"))
+    u16::try_from(v).map_err(|_| {
+        format!("{s} does not fit in 16 bits (real-mode load addresses are below 0x10000)")
+    })
 }
 
 /// Expands the escapes `--type` understands.

@@ -22,9 +22,9 @@ fn serial_sink(spec: &str) -> Result<Option<SerialSink>> {
     Ok(match spec {
         "none" => None,
         "stdio" | "stdout" | "-" => Some(SerialSink(Box::new(std::io::stdout()))),
-        path => Some(SerialSink(Box::new(
-            File::create(path).with_context(|| format!("cannot create serial output file {path}"))?,
-        ))),
+        path => Some(SerialSink(Box::new(File::create(path).with_context(
+            || format!("cannot create serial output file {path}"),
+        )?))),
     })
 }
 
@@ -58,7 +58,12 @@ pub fn run(args: &RunArgs) -> Result<i32> {
 }
 
 fn text_visible(handle: &PcHandle, needle: &str) -> bool {
-    if handle.serial_log.lock().map(|l| l.text().contains(needle)).unwrap_or(false) {
+    if handle
+        .serial_log
+        .lock()
+        .map(|l| l.text().contains(needle))
+        .unwrap_or(false)
+    {
         return true;
     }
     let vga = handle.vga.lock().map(|v| v.clone());
@@ -70,7 +75,9 @@ fn text_visible(handle: &PcHandle, needle: &str) -> bool {
 
 /// Waits for the end, a match, or the timeout.
 fn watch(handle: &PcHandle, args: &RunArgs) -> (Option<RunEnd>, bool, bool) {
-    let deadline = args.timeout.map(|t| Instant::now() + Duration::from_secs_f64(t));
+    let deadline = args
+        .timeout
+        .map(|t| Instant::now() + Duration::from_secs_f64(t));
     let needle = args.until_text.as_deref().map(unescape);
     loop {
         match handle.events.recv_timeout(POLL) {
@@ -94,7 +101,13 @@ fn watch(handle: &PcHandle, args: &RunArgs) -> (Option<RunEnd>, bool, bool) {
     }
 }
 
-fn finish(handle: PcHandle, args: &RunArgs, end: Option<RunEnd>, matched: bool, timed_out: bool) -> Result<i32> {
+fn finish(
+    handle: PcHandle,
+    args: &RunArgs,
+    end: Option<RunEnd>,
+    matched: bool,
+    timed_out: bool,
+) -> Result<i32> {
     let end = match end {
         Some(e) => e,
         None => {
@@ -121,7 +134,10 @@ fn write_outputs(
     mem: &hv_core::GuestMemory,
     now: Duration,
 ) -> Result<()> {
-    let state = vga.lock().map(|v| v.clone()).unwrap_or_else(|e| e.into_inner().clone());
+    let state = vga
+        .lock()
+        .map(|v| v.clone())
+        .unwrap_or_else(|e| e.into_inner().clone());
     if let Some(p) = &args.dump_screen {
         screen::dump_screen(p, &state, mem)?;
     }

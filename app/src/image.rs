@@ -13,15 +13,27 @@ pub const MAX_IMAGE_BYTES: u64 = 512 << 20;
 
 /// Reads `path` with errors that say what to do.
 pub fn read_image(path: &Path) -> Result<Vec<u8>> {
-    let meta = std::fs::metadata(path).with_context(|| format!("cannot open image {}", path.display()))?;
+    let meta =
+        std::fs::metadata(path).with_context(|| format!("cannot open image {}", path.display()))?;
     if meta.is_dir() {
-        bail!("{} is a directory; give the path of an image file", path.display());
+        bail!(
+            "{} is a directory; give the path of an image file",
+            path.display()
+        );
     }
     if meta.len() == 0 {
-        bail!("{} is empty; give the path of an image file", path.display());
+        bail!(
+            "{} is empty; give the path of an image file",
+            path.display()
+        );
     }
     if meta.len() > MAX_IMAGE_BYTES {
-        bail!("{} is {} MiB; hv boots small images (at most {} MiB)", path.display(), meta.len() >> 20, MAX_IMAGE_BYTES >> 20);
+        bail!(
+            "{} is {} MiB; hv boots small images (at most {} MiB)",
+            path.display(),
+            meta.len() >> 20,
+            MAX_IMAGE_BYTES >> 20
+        );
     }
     std::fs::read(path).with_context(|| format!("cannot read image {}", path.display()))
 }

@@ -14,7 +14,8 @@ pub fn screen_text(vga: &VgaState, mem: &GuestMemory) -> Option<String> {
 
 /// Writes the text screen to `path` (an explanatory line in graphics modes).
 pub fn dump_screen(path: &Path, vga: &VgaState, mem: &GuestMemory) -> Result<()> {
-    let text = screen_text(vga, mem).unwrap_or_else(|| format!("(graphics mode: {:?})\n", vga.mode()));
+    let text =
+        screen_text(vga, mem).unwrap_or_else(|| format!("(graphics mode: {:?})\n", vga.mode()));
     std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))
 }
 
@@ -27,12 +28,17 @@ pub fn frame(vga: &VgaState, mem: &GuestMemory, time: Duration) -> Frame {
 
 /// Writes `frame` as an RGBA PNG.
 pub fn write_png(path: &Path, frame: &Frame) -> Result<()> {
-    let file = std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
+    let file =
+        std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
     let mut enc = png::Encoder::new(std::io::BufWriter::new(file), frame.width, frame.height);
     enc.set_color(png::ColorType::Rgba);
     enc.set_depth(png::BitDepth::Eight);
-    let mut w = enc.write_header().with_context(|| format!("cannot write {}", path.display()))?;
-    w.write_image_data(&frame.rgba).with_context(|| format!("cannot write {}", path.display()))?;
-    w.finish().with_context(|| format!("cannot write {}", path.display()))?;
+    let mut w = enc
+        .write_header()
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    w.write_image_data(&frame.rgba)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    w.finish()
+        .with_context(|| format!("cannot write {}", path.display()))?;
     Ok(())
 }

@@ -37,7 +37,9 @@ pub struct HostWallClock;
 
 impl WallClock for HostWallClock {
     fn now(&self) -> Duration {
-        SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default()
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
     }
 }
 
@@ -97,7 +99,10 @@ impl DateTime {
         let doy = (153 * mp + 2) / 5 + i64::from(self.day.clamp(1, 31)) - 1;
         let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
         let days = era * 146_097 + doe - 719_468;
-        days * 86_400 + i64::from(self.hour) * 3600 + i64::from(self.minute) * 60 + i64::from(self.second)
+        days * 86_400
+            + i64::from(self.hour) * 3600
+            + i64::from(self.minute) * 60
+            + i64::from(self.second)
     }
 }
 
@@ -142,7 +147,13 @@ impl Cmos {
         let above16 = (mem_size.saturating_sub(16 << 20) >> 16).min(0xFFFF) as u16;
         ram[0x34] = above16 as u8;
         ram[0x35] = (above16 >> 8) as u8;
-        Self { index: 0, nmi_disabled: false, ram, clock, offset: 0 }
+        Self {
+            index: 0,
+            nmi_disabled: false,
+            ram,
+            clock,
+            offset: 0,
+        }
     }
 
     /// Whether the guest has masked NMIs through port 0x70 bit 7.
@@ -152,16 +163,29 @@ impl Cmos {
 
     fn guest_time(&self) -> (DateTime, Duration) {
         let now = self.clock.now();
-        let secs = i64::try_from(now.as_secs()).unwrap_or(i64::MAX).saturating_add(self.offset);
-        (DateTime::from_unix(secs), Duration::from_nanos(u64::from(now.subsec_nanos())))
+        let secs = i64::try_from(now.as_secs())
+            .unwrap_or(i64::MAX)
+            .saturating_add(self.offset);
+        (
+            DateTime::from_unix(secs),
+            Duration::from_nanos(u64::from(now.subsec_nanos())),
+        )
     }
 
     fn encode(&self, v: u8) -> u8 {
-        if self.ram[REG_B] & B_BINARY != 0 { v } else { to_bcd(v) }
+        if self.ram[REG_B] & B_BINARY != 0 {
+            v
+        } else {
+            to_bcd(v)
+        }
     }
 
     fn decode(&self, v: u8) -> u8 {
-        if self.ram[REG_B] & B_BINARY != 0 { v } else { from_bcd(v) }
+        if self.ram[REG_B] & B_BINARY != 0 {
+            v
+        } else {
+            from_bcd(v)
+        }
     }
 
     fn encode_hour(&self, hour: u8) -> u8 {
@@ -208,7 +232,8 @@ impl Cmos {
 
     fn write_reg(&mut self, reg: usize, v: u8) {
         match reg {
-            REG_SECONDS | REG_MINUTES | REG_HOURS | REG_DAY | REG_MONTH | REG_YEAR | REG_CENTURY => {
+            REG_SECONDS | REG_MINUTES | REG_HOURS | REG_DAY | REG_MONTH | REG_YEAR
+            | REG_CENTURY => {
                 let (mut t, _) = self.guest_time();
                 match reg {
                     REG_SECONDS => t.second = self.decode(v).min(59),
@@ -216,7 +241,9 @@ impl Cmos {
                     REG_HOURS => t.hour = self.decode_hour(v),
                     REG_DAY => t.day = self.decode(v).clamp(1, 31),
                     REG_MONTH => t.month = self.decode(v).clamp(1, 12),
-                    REG_YEAR => t.year = t.year.div_euclid(100) * 100 + i64::from(self.decode(v).min(99)),
+                    REG_YEAR => {
+                        t.year = t.year.div_euclid(100) * 100 + i64::from(self.decode(v).min(99))
+                    }
                     _ => t.year = i64::from(self.decode(v).min(99)) * 100 + t.year.rem_euclid(100),
                 }
                 let host = i64::try_from(self.clock.now().as_secs()).unwrap_or(i64::MAX);
@@ -233,7 +260,9 @@ impl Cmos {
 
 impl BusDevice for Cmos {
     fn read(&mut self, addr: u64, data: &mut [u8]) {
-        let Some(first) = data.first_mut() else { return };
+        let Some(first) = data.first_mut() else {
+            return;
+        };
         *first = match addr {
             0x70 => 0xFF, // the index port is write-only
             0x71 => {
@@ -297,10 +326,18 @@ mod tests {
     #[test]
     fn civil_date_conversion_round_trips() {
         let t = DateTime::from_unix(T0);
-        assert_eq!((t.year, t.month, t.day, t.hour, t.minute, t.second), (2026, 11, 24, 21, 30, 5));
+        assert_eq!(
+            (t.year, t.month, t.day, t.hour, t.minute, t.second),
+            (2026, 11, 24, 21, 30, 5)
+        );
         assert_eq!(t.weekday, 3, "Tuesday");
         assert_eq!(t.to_unix(), T0);
-        for s in [0i64, 951_782_400 /* 2000-02-29 */, 4_107_542_400 /* 2100-03-01 */, -86_400] {
+        for s in [
+            0i64,
+            951_782_400,   /* 2000-02-29 */
+            4_107_542_400, /* 2100-03-01 */
+            -86_400,
+        ] {
             assert_eq!(DateTime::from_unix(s).to_unix(), s);
         }
         assert_eq!(DateTime::from_unix(951_782_400).day, 29);

@@ -57,7 +57,8 @@ impl BusDevice for SystemControlPortA {
         let Some(&v) = data.first() else { return };
         self.system.set_a20(v & 0x02 != 0);
         if v & 0x01 != 0 {
-            self.system.request(SystemRequest::Reset("port 0x92 fast reset"));
+            self.system
+                .request(SystemRequest::Reset("port 0x92 fast reset"));
         }
     }
 }
@@ -88,7 +89,8 @@ impl BusDevice for ResetControl {
         let Some(&v) = data.first() else { return };
         self.value = v & 0x0E;
         if v & 0x04 != 0 {
-            self.system.request(SystemRequest::Reset("port 0xCF9 reset control"));
+            self.system
+                .request(SystemRequest::Reset("port 0xCF9 reset control"));
         }
     }
 }
@@ -119,7 +121,8 @@ impl BusDevice for DebugExit {
 
     fn write(&mut self, _addr: u64, data: &[u8]) {
         if let Some(&v) = data.first() {
-            self.system.request(SystemRequest::Exit(Self::status_for(v)));
+            self.system
+                .request(SystemRequest::Exit(Self::status_for(v)));
         }
     }
 }

@@ -69,7 +69,9 @@ pub struct SerialOutput {
 
 impl std::fmt::Debug for SerialOutput {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SerialOutput").field("sink", &self.sink.is_some()).finish()
+        f.debug_struct("SerialOutput")
+            .field("sink", &self.sink.is_some())
+            .finish()
     }
 }
 
@@ -123,7 +125,9 @@ pub struct Uart {
 
 impl std::fmt::Debug for Uart {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Uart").field("base", &format_args!("{:#x}", self.base)).finish()
+        f.debug_struct("Uart")
+            .field("base", &format_args!("{:#x}", self.base))
+            .finish()
     }
 }
 

@@ -1,6 +1,18 @@
 //! Firmware: what the guest finds in memory before its first instruction.
 
+use crate::hypervisor::VcpuX86;
 use crate::machine::pc::PcBoard;
+
+/// The port BIOS ROM stubs write their vector number to, to have the VMM perform the
+/// service.
+pub const TRAP_PORT: u16 = 0xEF;
+
+/// Performs BIOS service `vector` for the stub that trapped. (The minimal firmware has
+/// no services yet: the request is ignored.)
+pub fn service<V: VcpuX86>(vector: u8, _vcpu: &mut V, _board: &mut PcBoard) -> crate::Result<()> {
+    log::debug!("BIOS service {vector:#04x} requested but not implemented");
+    Ok(())
+}
 
 /// Linear address of the default interrupt handler (`iret`) in the BIOS ROM, at the
 /// place IBM's BIOS kept its dummy handler (F000:FF53).

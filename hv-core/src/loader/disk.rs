@@ -33,7 +33,8 @@ impl Geometry {
     /// LBA of C/H/S (S 1-based), if inside the geometry.
     pub fn lba(&self, c: u32, h: u32, s: u32) -> Option<u64> {
         (c < self.cylinders && h < self.heads && (1..=self.sectors).contains(&s)).then(|| {
-            (u64::from(c) * u64::from(self.heads) + u64::from(h)) * u64::from(self.sectors) + u64::from(s - 1)
+            (u64::from(c) * u64::from(self.heads) + u64::from(h)) * u64::from(self.sectors)
+                + u64::from(s - 1)
         })
     }
 }
@@ -65,7 +66,16 @@ pub fn floppy_geometry(len: u64) -> Option<(Geometry, u8)> {
     FLOPPY_FORMATS
         .iter()
         .find(|f| f.0 == len)
-        .map(|&(_, cylinders, heads, sectors, ty)| (Geometry { cylinders, heads, sectors }, ty))
+        .map(|&(_, cylinders, heads, sectors, ty)| {
+            (
+                Geometry {
+                    cylinders,
+                    heads,
+                    sectors,
+                },
+                ty,
+            )
+        })
 }
 
 /// A hard-disk geometry for `sectors` sectors: 16 heads x 63 sectors while it fits in
@@ -73,7 +83,11 @@ pub fn floppy_geometry(len: u64) -> Option<(Geometry, u8)> {
 pub fn hard_disk_geometry(sectors: u64) -> Geometry {
     let heads = if sectors <= 1024 * 16 * 63 { 16 } else { 255 };
     let cylinders = sectors.div_ceil(u64::from(heads) * 63).clamp(1, 1024) as u32;
-    Geometry { cylinders, heads, sectors: 63 }
+    Geometry {
+        cylinders,
+        heads,
+        sectors: 63,
+    }
 }
 
 /// A disk could not be opened.
@@ -131,13 +145,21 @@ impl std::fmt::Debug for Disk {
 pub const MAX_OVERLAY_SECTORS: usize = 2 * 1024 * 1024;
 
 impl Disk {
-    fn new(backing: Backing, len: u64, name: String, force_hard_disk: bool) -> Result<Self, String> {
+    fn new(
+        backing: Backing,
+        len: u64,
+        name: String,
+        force_hard_disk: bool,
+    ) -> Result<Self, String> {
         if len == 0 {
             return Err("the image is empty".into());
         }
         let (geometry, kind) = match floppy_geometry(len) {
             Some((g, ty)) if !force_hard_disk => (g, DiskKind::Floppy(ty)),
-            _ => (hard_disk_geometry(len.div_ceil(SECTOR as u64)), DiskKind::HardDisk),
+            _ => (
+                hard_disk_geometry(len.div_ceil(SECTOR as u64)),
+                DiskKind::HardDisk,
+            ),
         };
         Ok(Self {
             backing,
@@ -152,20 +174,43 @@ impl Disk {
     /// A disk over bytes in memory (a partial last sector reads as zeros).
     pub fn from_bytes(bytes: Vec<u8>, name: &str, force_hard_disk: bool) -> Result<Self, String> {
         let len = bytes.len() as u64;
-        Self::new(Backing::Memory(bytes), len, name.to_string(), force_hard_disk)
+        Self::new(
+            Backing::Memory(bytes),
+            len,
+            name.to_string(),
+            force_hard_disk,
+        )
     }
 
     /// Opens an image file. Without `writable`, the file is opened read-only and guest
     /// writes stay in memory.
     pub fn open(path: &Path, writable: bool, force_hard_disk: bool) -> Result<Self, DiskError> {
-        let io_err = |source| DiskError::Io { path: path.to_path_buf(), source };
-        let file = OpenOptions::new().read(true).write(writable).open(path).map_err(io_err)?;
+        let io_err = |source| DiskError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        let file = OpenOptions::new()
+            .read(true)
+            .write(writable)
+            .open(path)
+            .map_err(io_err)?;
         let meta = file.metadata().map_err(io_err)?;
         if !meta.is_file() {
-            return Err(DiskError::Size { path: path.to_path_buf(), why: "not a regular file".into() });
+            return Err(DiskError::Size {
+                path: path.to_path_buf(),
+                why: "not a regular file".into(),
+            });
         }
-        Self::new(Backing::File { file, writable }, meta.len(), path.display().to_string(), force_hard_disk)
-            .map_err(|why| DiskError::Size { path: path.to_path_buf(), why })
+        Self::new(
+            Backing::File { file, writable },
+            meta.len(),
+            path.display().to_string(),
+            force_hard_disk,
+        )
+        .map_err(|why| DiskError::Size {
+            path: path.to_path_buf(),
+            why,
+        })
     }
 
     /// Sectors on the disk.
@@ -210,7 +255,10 @@ impl Disk {
     /// Reads sector `lba` into `buf`.
     pub fn read_sector(&self, lba: u64, buf: &mut [u8; SECTOR]) -> io::Result<()> {
         if lba >= self.sectors {
-            return Err(io::Error::new(io::ErrorKind::InvalidInput, "sector beyond the end of the disk"));
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "sector beyond the end of the disk",
+            ));
         }
         match self.overlay.get(&lba) {
             Some(s) => {
@@ -224,13 +272,22 @@ impl Disk {
     /// Writes sector `lba`.
     pub fn write_sector(&mut self, lba: u64, data: &[u8; SECTOR]) -> io::Result<()> {
         if lba >= self.sectors {
-            return Err(io::Error::new(io::ErrorKind::InvalidInput, "sector beyond the end of the disk"));
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "sector beyond the end of the disk",
+            ));
         }
         match &mut self.backing {
-            Backing::File { file, writable: true } => write_at_full(file, data, lba * SECTOR as u64),
+            Backing::File {
+                file,
+                writable: true,
+            } => write_at_full(file, data, lba * SECTOR as u64),
             _ => {
                 if self.overlay.len() >= MAX_OVERLAY_SECTORS && !self.overlay.contains_key(&lba) {
-                    return Err(io::Error::new(io::ErrorKind::OutOfMemory, "copy-on-write overlay is full"));
+                    return Err(io::Error::new(
+                        io::ErrorKind::OutOfMemory,
+                        "copy-on-write overlay is full",
+                    ));
                 }
                 self.overlay.insert(lba, Box::new(*data));
                 Ok(())
@@ -241,7 +298,10 @@ impl Disk {
     /// Makes written data durable (a no-op for the overlay).
     pub fn flush(&mut self) -> io::Result<()> {
         match &mut self.backing {
-            Backing::File { file, writable: true } => file.sync_data(),
+            Backing::File {
+                file,
+                writable: true,
+            } => file.sync_data(),
             _ => Ok(()),
         }
     }
@@ -313,7 +373,14 @@ mod tests {
     fn floppy_sizes_and_geometry() {
         let d = Disk::from_bytes(image(2880), "f", false).expect("1.44M");
         assert_eq!(d.kind(), DiskKind::Floppy(4));
-        assert_eq!(d.geometry(), Geometry { cylinders: 80, heads: 2, sectors: 18 });
+        assert_eq!(
+            d.geometry(),
+            Geometry {
+                cylinders: 80,
+                heads: 2,
+                sectors: 18
+            }
+        );
         assert_eq!(d.geometry().lba(0, 1, 1), Some(18));
         assert_eq!(d.geometry().lba(1, 0, 1), Some(36));
         assert_eq!(d.geometry().lba(80, 0, 1), None);
@@ -327,9 +394,19 @@ mod tests {
 
     #[test]
     fn hard_disk_geometry_covers_the_image() {
-        for sectors in [1u64, 63, 1000, 16 * 63 * 1024, 16 * 63 * 1024 + 1, 10_000_000] {
+        for sectors in [
+            1u64,
+            63,
+            1000,
+            16 * 63 * 1024,
+            16 * 63 * 1024 + 1,
+            10_000_000,
+        ] {
             let g = hard_disk_geometry(sectors);
-            assert!(g.total() >= sectors.min(1024 * 255 * 63), "{sectors}: {g:?}");
+            assert!(
+                g.total() >= sectors.min(1024 * 255 * 63),
+                "{sectors}: {g:?}"
+            );
         }
     }
 
@@ -378,5 +455,60 @@ mod tests {
         assert!(Disk::open(&dir, false, false).is_err());
         assert!(Disk::open(&dir.join("missing"), false, false).is_err());
         std::fs::remove_dir_all(&dir).ok();
+    }
+}
+
+/// The drives the BIOS offers: drive 0x00 (floppy A:) and drive 0x80 (first hard disk).
+#[derive(Debug, Default)]
+pub struct Drives {
+    /// Drive 0x00.
+    pub floppy: Option<Disk>,
+    /// Drive 0x80.
+    pub hard_disk: Option<Disk>,
+}
+
+impl Drives {
+    /// The disk for BIOS drive number `dl`, if attached.
+    pub fn get(&self, dl: u8) -> Option<&Disk> {
+        match dl {
+            0x00 => self.floppy.as_ref(),
+            0x80 => self.hard_disk.as_ref(),
+            _ => None,
+        }
+    }
+
+    /// The disk for BIOS drive number `dl`, mutably.
+    pub fn get_mut(&mut self, dl: u8) -> Option<&mut Disk> {
+        match dl {
+            0x00 => self.floppy.as_mut(),
+            0x80 => self.hard_disk.as_mut(),
+            _ => None,
+        }
+    }
+
+    /// Attaches `disk` as the floppy or the hard disk according to its kind; returns
+    /// the BIOS drive number.
+    pub fn attach(&mut self, disk: Disk) -> u8 {
+        match disk.kind() {
+            DiskKind::Floppy(_) => {
+                self.floppy = Some(disk);
+                0x00
+            }
+            DiskKind::HardDisk => {
+                self.hard_disk = Some(disk);
+                0x80
+            }
+        }
+    }
+
+    /// Flushes every `--writable` disk.
+    pub fn flush(&mut self) -> io::Result<()> {
+        for d in [self.floppy.as_mut(), self.hard_disk.as_mut()]
+            .into_iter()
+            .flatten()
+        {
+            d.flush()?;
+        }
+        Ok(())
     }
 }

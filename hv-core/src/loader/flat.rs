@@ -29,14 +29,18 @@ impl FlatImage {
         }
         let max = (VGA_MEMORY_START - u64::from(load_addr)) as usize;
         if bytes.len() > max {
-            return Err(LoadError::TooLarge { size: bytes.len(), max, addr: u64::from(load_addr) });
+            return Err(LoadError::TooLarge {
+                size: bytes.len(),
+                max,
+                addr: u64::from(load_addr),
+            });
         }
         Ok(Self { bytes, load_addr })
     }
 }
 
 impl BootImage for FlatImage {
-    fn load(&self, mem: &GuestMemory) -> Result<Loaded, LoadError> {
+    fn load(&self, mem: &GuestMemory, _drives: &super::disk::Drives) -> Result<Loaded, LoadError> {
         mem.write(u64::from(self.load_addr), &self.bytes)
             .map_err(|e| LoadError::Invalid(e.to_string()))?;
         let mut entry = real_mode(0, self.load_addr, self.load_addr);
@@ -53,7 +57,7 @@ mod tests {
     fn loads_at_7c00_with_boot_drive_in_dl() {
         let mem = crate::machine::layout::pc_memory(4).expect("mem");
         let img = FlatImage::new(vec![0xF4, 0xEB, 0xFE], DEFAULT_LOAD_ADDR).expect("fits");
-        let l = img.load(&mem).expect("loads");
+        let l = img.load(&mem, &Default::default()).expect("loads");
         assert_eq!(l.entry.regs.rip, 0x7C00);
         assert_eq!(l.entry.regs.rdx, 0x80);
         assert_eq!(l.entry.sregs.cs.base, 0);

@@ -1,9 +1,11 @@
 //! Image formats: how a file on disk becomes guest memory contents and an entry state.
 
+pub mod disk;
 pub mod flat;
 
 use crate::arch::x86::EntryState;
 use crate::memory::GuestMemory;
+use disk::Drives;
 
 /// A loader could not place the image.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -36,6 +38,8 @@ pub struct Loaded {
 /// Something that can (re)load itself into guest memory: used at power-on and on every
 /// reset.
 pub trait BootImage: Send + std::fmt::Debug {
-    /// Writes the image into `mem` (which is zeroed) and returns the entry state.
-    fn load(&self, mem: &GuestMemory) -> Result<Loaded, LoadError>;
+    /// Writes the image into `mem` (zeroed, with the firmware installed) and returns the
+    /// entry state. Disk images are already attached to `drives` (they persist across
+    /// resets, as a real disk does); a boot-sector loader reads its sector from there.
+    fn load(&self, mem: &GuestMemory, drives: &Drives) -> Result<Loaded, LoadError>;
 }

@@ -33,7 +33,11 @@ impl DeadlineKicker {
         let thread = std::thread::Builder::new()
             .name("hv-deadline".into())
             .spawn(move || Self::run(&s, kicker.as_ref()))?;
-        Ok(Self { shared, armed: None, thread: Some(thread) })
+        Ok(Self {
+            shared,
+            armed: None,
+            thread: Some(thread),
+        })
     }
 
     fn run(shared: &(Mutex<State>, Condvar), kicker: &dyn Kicker) {
@@ -51,7 +55,10 @@ impl DeadlineKicker {
                         st.deadline = None;
                         kicker.kick();
                     } else {
-                        st = cv.wait_timeout(st, d - now).unwrap_or_else(|e| e.into_inner()).0;
+                        st = cv
+                            .wait_timeout(st, d - now)
+                            .unwrap_or_else(|e| e.into_inner())
+                            .0;
                     }
                 }
             }
@@ -112,7 +119,11 @@ mod tests {
             std::thread::sleep(Duration::from_millis(5));
         }
         std::thread::sleep(Duration::from_millis(50));
-        assert_eq!(c.0.load(Ordering::SeqCst), 1, "exactly one kick for one deadline");
+        assert_eq!(
+            c.0.load(Ordering::SeqCst),
+            1,
+            "exactly one kick for one deadline"
+        );
         d.fired();
         d.arm(Some(Instant::now() + Duration::from_millis(100)));
         d.arm(None);

@@ -72,11 +72,19 @@ impl RunEnd {
 impl fmt::Display for RunEnd {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            RunEnd::DebugExit(s) => write!(f, "guest exited through the debug-exit port (status {s})"),
+            RunEnd::DebugExit(s) => {
+                write!(f, "guest exited through the debug-exit port (status {s})")
+            }
             RunEnd::Quit => write!(f, "stopped by the user"),
-            RunEnd::Shutdown => write!(f, "guest shut down (triple fault) and --no-reboot was given"),
+            RunEnd::Shutdown => write!(
+                f,
+                "guest shut down (triple fault) and --no-reboot was given"
+            ),
             RunEnd::HaltedWithInterruptsOff { at } => {
-                write!(f, "guest halted with interrupts disabled at {at:#x}; nothing can wake it")
+                write!(
+                    f,
+                    "guest halted with interrupts disabled at {at:#x}; nothing can wake it"
+                )
             }
             RunEnd::Error(e) => write!(f, "{e}"),
         }

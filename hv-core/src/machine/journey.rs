@@ -67,7 +67,10 @@ pub struct JourneyRecorder {
 impl JourneyRecorder {
     /// An empty recorder timing with `clock`.
     pub fn new(clock: Arc<dyn Clock>) -> Self {
-        Self { log: Arc::new(Mutex::new(Log::default())), clock }
+        Self {
+            log: Arc::new(Mutex::new(Log::default())),
+            clock,
+        }
     }
 
     fn with<R>(&self, f: impl FnOnce(&mut Log, Duration) -> R) -> R {
@@ -118,11 +121,20 @@ impl JourneyRecorder {
                     }
                 }
             }
-            KbdEvent::Latched { source: ByteSource::Keyboard, translated_from, .. } => {
+            KbdEvent::Latched {
+                source: ByteSource::Keyboard,
+                translated_from,
+                ..
+            } => {
                 log.last_translated_from = *translated_from;
             }
-            KbdEvent::IrqRaised { line: IrqKind::Keyboard } => log.irq1_raised = true,
-            KbdEvent::GuestRead { byte, source: Some(ByteSource::Keyboard) } => {
+            KbdEvent::IrqRaised {
+                line: IrqKind::Keyboard,
+            } => log.irq1_raised = true,
+            KbdEvent::GuestRead {
+                byte,
+                source: Some(ByteSource::Keyboard),
+            } => {
                 let translated_from = log.last_translated_from.take();
                 let mut sample = None;
                 if let Some(j) = log.journeys.back_mut() {
@@ -131,7 +143,11 @@ impl JourneyRecorder {
                         sample = Some(after);
                     }
                     if j.delivered.len() < 16 {
-                        j.delivered.push(DeliveredByte { byte: *byte, translated_from, after });
+                        j.delivered.push(DeliveredByte {
+                            byte: *byte,
+                            translated_from,
+                            after,
+                        });
                     }
                 }
                 if let Some(s) = sample {

@@ -125,12 +125,18 @@ where
             let deadline = match DeadlineKicker::spawn(kicker.clone()) {
                 Ok(d) => d,
                 Err(e) => {
-                    let _ = ready_tx.send(Err(HvError::Os { op: "spawning the deadline thread", source: e }));
+                    let _ = ready_tx.send(Err(HvError::Os {
+                        op: "spawning the deadline thread",
+                        source: e,
+                    }));
                     return RunEnd::Error("cannot start the deadline thread".into());
                 }
             };
             let mut ctx = LoopContext {
-                channels: VmChannels { rx: host_rx, tx: vm_tx },
+                channels: VmChannels {
+                    rx: host_rx,
+                    tx: vm_tx,
+                },
                 deadline,
                 image,
                 no_reboot,
@@ -147,7 +153,10 @@ where
             let _ = ctx.channels.tx.send(VmEvent::Ended(end.clone()));
             end
         })
-        .map_err(|e| HvError::Os { op: "spawning the vCPU thread", source: e })?;
+        .map_err(|e| HvError::Os {
+            op: "spawning the vCPU thread",
+            source: e,
+        })?;
 
     let kicker = match ready_rx.recv() {
         Ok(Ok(k)) => k,
@@ -157,7 +166,9 @@ where
         }
         Err(_) => {
             let _ = thread.join();
-            return Err(HvError::InvalidArgument("the vCPU thread ended before starting".into()));
+            return Err(HvError::InvalidArgument(
+                "the vCPU thread ended before starting".into(),
+            ));
         }
     };
     Ok(PcHandle {

@@ -39,9 +39,21 @@ pub fn pc_memory(mib: u64) -> Result<GuestMemory> {
     }
     let total = mib << 20;
     GuestMemory::new(&[
-        RegionSpec { gpa: 0, size: BIOS_ROM_START, read_only: false },
-        RegionSpec { gpa: BIOS_ROM_START, size: BIOS_ROM_SIZE, read_only: true },
-        RegionSpec { gpa: HIGH_MEMORY_START, size: total - HIGH_MEMORY_START, read_only: false },
+        RegionSpec {
+            gpa: 0,
+            size: BIOS_ROM_START,
+            read_only: false,
+        },
+        RegionSpec {
+            gpa: BIOS_ROM_START,
+            size: BIOS_ROM_SIZE,
+            read_only: true,
+        },
+        RegionSpec {
+            gpa: HIGH_MEMORY_START,
+            size: total - HIGH_MEMORY_START,
+            read_only: false,
+        },
     ])
 }
 

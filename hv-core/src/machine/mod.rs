@@ -3,9 +3,9 @@
 pub mod deadline;
 pub mod events;
 pub mod journey;
+pub mod launch;
 pub mod layout;
 pub mod pc;
 pub mod stats;
 pub mod typing;
 pub mod vcpu_loop;
-pub mod launch;

@@ -22,6 +22,7 @@ use crate::devices::uart::{COM1, SerialLog, SerialOutput, Uart};
 use crate::devices::vga::{Vga, VgaState};
 use crate::hypervisor::IoHandler;
 use crate::irq::IrqLine;
+use crate::loader::disk::Drives;
 use crate::memory::GuestMemory;
 
 use super::stats::{ExitKind, ExitStats};
@@ -78,8 +79,12 @@ pub struct PcBoard {
     reset_control: ResetControl,
     debug_exit: DebugExit,
     sink: Sink,
-    /// Devices added by firmware or options (BIOS trap port, ...).
+    /// Devices added by firmware or options.
     pub extra_ports: Bus,
+    /// Disks the BIOS serves (kept across resets).
+    pub drives: Drives,
+    /// The BIOS service a ROM stub asked for (see [`crate::firmware::TRAP_PORT`]).
+    bios_trap: Option<u8>,
     serial_input: VecDeque<u8>,
     unassigned: UnassignedLog,
 }
@@ -99,9 +104,18 @@ impl PcBoard {
         Self {
             pic_ports: PicPorts::new(pic.clone()),
             pit: Pit::new(shared.clock.clone(), line(irq::TIMER)),
-            i8042: I8042::new(line(irq::KEYBOARD), line(irq::MOUSE), shared.system.clone(), shared.clock.clone()),
+            i8042: I8042::new(
+                line(irq::KEYBOARD),
+                line(irq::MOUSE),
+                shared.system.clone(),
+                shared.clock.clone(),
+            ),
             vga: Vga::with_state(shared.vga.clone(), shared.memory.clone()),
-            com1: Uart::new(COM1.0, line(irq::COM1), SerialOutput::new(serial_out, shared.serial_log.clone())),
+            com1: Uart::new(
+                COM1.0,
+                line(irq::COM1),
+                SerialOutput::new(serial_out, shared.serial_log.clone()),
+            ),
             cmos: Cmos::new(mem_size, Box::new(HostWallClock)),
             post: PostCode::default(),
             port_a: SystemControlPortA::new(shared.system.clone()),
@@ -109,6 +123,8 @@ impl PcBoard {
             debug_exit: DebugExit::new(shared.system.clone()),
             sink: Sink,
             extra_ports: Bus::new(),
+            drives: Drives::default(),
+            bios_trap: None,
             serial_input: VecDeque::new(),
             unassigned: UnassignedLog::default(),
             pic,
@@ -118,24 +134,36 @@ impl PcBoard {
 
     /// Rebuilds every device in power-on state, keeping the shared parts and COM1's
     /// output stream.
-    pub fn reset(self) -> Self {
+    pub fn reset(mut self) -> Self {
+        let drives = std::mem::take(&mut self.drives);
         let out = self.com1.into_output();
         let mut board = Self::new(self.shared.clone(), None);
+        board.drives = drives;
         board.com1 = Uart::new(COM1.0, IrqLine::new(board.pic.clone(), irq::COM1), out);
         board
+    }
+
+    /// Takes the pending BIOS service request (the vector a ROM stub wrote to the trap
+    /// port), if any.
+    pub fn take_bios_trap(&mut self) -> Option<u8> {
+        self.bios_trap.take()
     }
 
     /// Routes the i8042's keystroke events into `journey` (for the overlay).
     pub fn attach_journey(&mut self, journey: &super::journey::JourneyRecorder) {
         let j = journey.clone();
-        self.i8042.set_observer(Box::new(move |ev| j.kbd_event(&ev)));
+        self.i8042
+            .set_observer(Box::new(move |ev| j.kbd_event(&ev)));
     }
 
     /// Queues host serial input (bounded; excess is dropped with a warning).
     pub fn queue_serial_input(&mut self, data: &[u8]) {
         let room = SERIAL_INPUT_LIMIT.saturating_sub(self.serial_input.len());
         if data.len() > room {
-            log::warn!("serial input: {} bytes dropped (guest is not reading COM1)", data.len() - room);
+            log::warn!(
+                "serial input: {} bytes dropped (guest is not reading COM1)",
+                data.len() - room
+            );
         }
         self.serial_input.extend(&data[..data.len().min(room)]);
     }
@@ -153,7 +181,10 @@ impl PcBoard {
 
     /// The earliest time a device needs the loop to look at it again.
     pub fn next_deadline(&self) -> Option<Duration> {
-        [self.pit.next_deadline(), self.i8042.next_deadline()].into_iter().flatten().min()
+        [self.pit.next_deadline(), self.i8042.next_deadline()]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     fn port_device(&mut self, port: u16) -> Option<&mut dyn BusDevice> {
@@ -192,6 +223,10 @@ impl IoHandler for PcBoard {
 
     fn pio_write(&mut self, port: u16, data: &[u8]) {
         self.shared.stats.count(ExitKind::Pio);
+        if port == crate::firmware::TRAP_PORT {
+            self.bios_trap = data.first().copied();
+            return;
+        }
         match self.port_device(port) {
             Some(dev) => dev.write(u64::from(port), data),
             None => {
@@ -231,7 +266,10 @@ impl UnassignedLog {
 
     fn note(&mut self, what: &str, port: u16) {
         if self.should_log() {
-            log::debug!("unassigned port {what} at {port:#06x} ({} so far)", self.count);
+            log::debug!(
+                "unassigned port {what} at {port:#06x} ({} so far)",
+                self.count
+            );
         }
     }
 

@@ -22,8 +22,14 @@ pub enum ExitKind {
 
 impl ExitKind {
     /// All kinds, in display order.
-    pub const ALL: [ExitKind; 6] =
-        [ExitKind::Pio, ExitKind::Mmio, ExitKind::Halt, ExitKind::Window, ExitKind::Kick, ExitKind::Other];
+    pub const ALL: [ExitKind; 6] = [
+        ExitKind::Pio,
+        ExitKind::Mmio,
+        ExitKind::Halt,
+        ExitKind::Window,
+        ExitKind::Kick,
+        ExitKind::Other,
+    ];
 
     /// Short name.
     pub fn name(self) -> &'static str {

@@ -52,7 +52,11 @@ enum Flow {
 }
 
 /// Runs the machine until it ends. `board` is replaced on reset.
-pub fn run<V: VcpuX86>(vcpu: &mut V, mut board: PcBoard, ctx: &mut LoopContext) -> (RunEnd, PcBoard) {
+pub fn run<V: VcpuX86>(
+    vcpu: &mut V,
+    mut board: PcBoard,
+    ctx: &mut LoopContext,
+) -> (RunEnd, PcBoard) {
     let mut cpu = CpuState::default();
     let mut typist = Typist::default();
     let _ = ctx.channels.tx.send(VmEvent::Started);
@@ -67,7 +71,10 @@ pub fn run<V: VcpuX86>(vcpu: &mut V, mut board: PcBoard, ctx: &mut LoopContext) 
                 if let Err(e) = power_on(vcpu, &board, ctx) {
                     return (RunEnd::Error(e), board);
                 }
-                cpu = CpuState { paused: cpu.paused, ..Default::default() };
+                cpu = CpuState {
+                    paused: cpu.paused,
+                    ..Default::default()
+                };
                 typist = Typist::default();
                 log::info!("machine reset: {why}");
                 let _ = ctx.channels.tx.send(VmEvent::Reset(why));
@@ -81,21 +88,31 @@ pub fn run<V: VcpuX86>(vcpu: &mut V, mut board: PcBoard, ctx: &mut LoopContext) 
 struct Reset(String);
 
 /// Zeroes memory, loads the image and sets the entry registers.
-pub fn power_on<V: VcpuX86>(vcpu: &mut V, board: &PcBoard, ctx: &LoopContext) -> Result<(), String> {
+pub fn power_on<V: VcpuX86>(
+    vcpu: &mut V,
+    board: &PcBoard,
+    ctx: &LoopContext,
+) -> Result<(), String> {
     let mem = &board.shared.memory;
     for r in mem.regions() {
         let zeros = vec![0u8; 1 << 16];
         let mut off = 0;
         while off < r.size {
             let n = (r.size - off).min(zeros.len() as u64) as usize;
-            mem.write(r.gpa + off, &zeros[..n]).map_err(|e| e.to_string())?;
+            mem.write(r.gpa + off, &zeros[..n])
+                .map_err(|e| e.to_string())?;
             off += n as u64;
         }
     }
     crate::firmware::install(board).map_err(|e| format!("firmware: {e}"))?;
-    let loaded = ctx.image.load(mem).map_err(|e| format!("loading the image: {e}"))?;
-    vcpu.set_sregs(&loaded.entry.sregs).map_err(|e| e.to_string())?;
-    vcpu.set_regs(&loaded.entry.regs).map_err(|e| e.to_string())?;
+    let loaded = ctx
+        .image
+        .load(mem, &board.drives)
+        .map_err(|e| format!("loading the image: {e}"))?;
+    vcpu.set_sregs(&loaded.entry.sregs)
+        .map_err(|e| e.to_string())?;
+    vcpu.set_regs(&loaded.entry.regs)
+        .map_err(|e| e.to_string())?;
     Ok(())
 }
 
@@ -144,12 +161,21 @@ fn step<V: VcpuX86>(
     // 4. Run.
     let deadline = next_deadline(board, typist);
     let clock = board.shared.clock.clone();
-    ctx.deadline.arm(deadline.map(|d| std::time::Instant::now() + d.saturating_sub(clock.now())));
+    ctx.deadline
+        .arm(deadline.map(|d| std::time::Instant::now() + d.saturating_sub(clock.now())));
     let exit = vcpu.run(board);
     cpu.injection_pending = false;
     let stats = &board.shared.stats;
     match exit {
-        Ok(VcpuExit::Io) => {}
+        Ok(VcpuExit::Io) => {
+            if let Some(vector) = board.take_bios_trap() {
+                if let Err(e) = crate::firmware::service(vector, vcpu, board) {
+                    return Ok(Flow::End(RunEnd::Error(format!(
+                        "BIOS int {vector:02x}h: {e}"
+                    ))));
+                }
+            }
+        }
         Ok(VcpuExit::Halt) => {
             stats.count(ExitKind::Halt);
             return wait_halted(vcpu, board, ctx, cpu, typist);
@@ -234,7 +260,10 @@ fn advance(board: &mut PcBoard, typist: &mut Typist) {
 }
 
 fn next_deadline(board: &PcBoard, typist: &Typist) -> Option<std::time::Duration> {
-    [board.next_deadline(), typist.deadline()].into_iter().flatten().min()
+    [board.next_deadline(), typist.deadline()]
+        .into_iter()
+        .flatten()
+        .min()
 }
 
 fn take_request(board: &PcBoard) -> Result<Option<RunEnd>, Reset> {
@@ -283,7 +312,10 @@ fn wait_halted<V: VcpuX86>(
 ) -> Result<Flow, Reset> {
     match vcpu.regs() {
         Ok(regs) if regs.rflags & RFLAGS_IF == 0 => {
-            let at = vcpu.sregs().map(|s| s.code_linear(regs.rip)).unwrap_or(regs.rip);
+            let at = vcpu
+                .sregs()
+                .map(|s| s.code_linear(regs.rip))
+                .unwrap_or(regs.rip);
             return Ok(Flow::End(RunEnd::HaltedWithInterruptsOff { at }));
         }
         Ok(_) => {}
@@ -301,7 +333,11 @@ fn wait_halted<V: VcpuX86>(
         let now = board.shared.clock.now();
         let ev = match next_deadline(board, typist) {
             Some(d) => ctx.channels.rx.recv_timeout(d.saturating_sub(now)),
-            None => ctx.channels.rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
+            None => ctx
+                .channels
+                .rx
+                .recv()
+                .map_err(|_| RecvTimeoutError::Disconnected),
         };
         match ev {
             Ok(ev) => {

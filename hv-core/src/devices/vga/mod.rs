@@ -67,7 +67,10 @@ impl Vga {
     /// A VGA whose register state lives in `state` (kept across machine resets so the
     /// front end's handle stays valid). The state is put back to power-on.
     pub fn with_state(state: Arc<Mutex<VgaState>>, mem: GuestMemory) -> Self {
-        state.lock().unwrap_or_else(PoisonError::into_inner).power_on();
+        state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .power_on();
         Self { state, mem }
     }
 
