@@ -47,6 +47,7 @@ pub fn run(args: &RunArgs) -> Result<i32> {
             image,
             serial_out: serial_sink(&args.serial)?,
             no_reboot: args.no_reboot,
+            drives: Default::default(),
         },
     )?;
     log::info!("booted on {}", handle.backend);

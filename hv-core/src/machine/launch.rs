@@ -21,6 +21,7 @@ use crate::devices::vga::VgaState;
 use crate::error::{HvError, Result};
 use crate::hypervisor::{Hypervisor, Vcpu, VcpuX86, Vm, VmConfig};
 use crate::loader::BootImage;
+use crate::loader::disk::Drives;
 use crate::memory::GuestMemory;
 
 /// How to build the PC.
@@ -34,6 +35,8 @@ pub struct PcConfig {
     pub serial_out: Option<SerialSink>,
     /// Stop instead of resetting on a triple fault.
     pub no_reboot: bool,
+    /// Disks for the BIOS (drive 0x00 and 0x80).
+    pub drives: Drives,
 }
 
 /// A boxed output stream for COM1.
@@ -99,7 +102,8 @@ where
         stats: Arc::new(ExitStats::default()),
         system: Arc::new(SystemControl::new()),
     };
-    let board = PcBoard::new(shared.clone(), config.serial_out.map(|s| s.0));
+    let mut board = PcBoard::new(shared.clone(), config.serial_out.map(|s| s.0));
+    board.drives = config.drives;
     let journey = JourneyRecorder::new(clock.clone());
     let (host_tx, host_rx) = unbounded();
     let (vm_tx, vm_rx) = unbounded();
