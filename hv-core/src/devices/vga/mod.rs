@@ -87,10 +87,11 @@ impl Vga {
 
     /// The port number if `addr` is one of ours.
     fn port(addr: u64) -> Option<u16> {
-        (PORT_BASE..PORT_BASE + PORT_COUNT)
-            .contains(&addr)
-            .then(|| u16::try_from(addr).ok())
-            .flatten()
+        if (PORT_BASE..PORT_BASE + PORT_COUNT).contains(&addr) {
+            u16::try_from(addr).ok()
+        } else {
+            None
+        }
     }
 
     fn write_byte(&self, state: &mut VgaState, port: u16, value: u8) {
