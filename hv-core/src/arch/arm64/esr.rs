@@ -6,6 +6,8 @@
 
 use std::fmt;
 
+use crate::hypervisor::IoHandler;
+
 /// Exception class: ESR bits [31:26].
 pub const EC_SHIFT: u32 = 26;
 /// ESR bit 25: the trapped instruction was 32 bits long (always 1 for A64).
@@ -393,6 +395,24 @@ impl MmioAccess {
         v
     }
 
+    /// Performs the access on `io`. `reg_value` is the current value of [`reg`](Self::reg)
+    /// (ignored for stores from XZR and for loads). Returns the value to write back to
+    /// `reg` for a load into a real register, `None` otherwise.
+    pub fn complete(&self, reg_value: u64, io: &mut dyn IoHandler) -> Option<u64> {
+        let mut buf = [0u8; 8];
+        let len = self.len().min(buf.len());
+        let data = &mut buf[..len];
+        if self.write {
+            data.copy_from_slice(&self.store_value(reg_value).to_le_bytes()[..len]);
+            io.mmio_write(self.gpa, data);
+            None
+        } else {
+            io.mmio_read(self.gpa, data);
+            let loaded = self.load_value(u64::from_le_bytes(buf));
+            self.reg.map(|_| loaded)
+        }
+    }
+
     /// The access size as a `usize`, for slicing a data buffer.
     pub fn len(&self) -> usize {
         usize::from(self.size)
@@ -644,6 +664,66 @@ mod tests {
             panic!("not a sysreg trap");
         };
         assert_eq!(a.crm, 15);
+    }
+
+    /// Records MMIO calls and answers loads with a fixed pattern.
+    #[derive(Default)]
+    struct Recorder {
+        writes: Vec<(u64, Vec<u8>)>,
+        reads: Vec<(u64, usize)>,
+    }
+
+    impl IoHandler for Recorder {
+        fn pio_read(&mut self, _port: u16, _data: &mut [u8]) {}
+        fn pio_write(&mut self, _port: u16, _data: &[u8]) {}
+        fn mmio_read(&mut self, gpa: u64, data: &mut [u8]) {
+            self.reads.push((gpa, data.len()));
+            for (i, b) in data.iter_mut().enumerate() {
+                *b = 0xf0 | i as u8;
+            }
+        }
+        fn mmio_write(&mut self, gpa: u64, data: &[u8]) {
+            self.writes.push((gpa, data.to_vec()));
+        }
+    }
+
+    #[test]
+    fn complete_moves_exactly_size_bytes() {
+        for size in [1u8, 2, 4, 8] {
+            let store = MmioAccess {
+                gpa: 0x900_0000,
+                size,
+                write: true,
+                reg: Some(1),
+                sign_extend: false,
+                sixty_four: true,
+            };
+            let mut io = Recorder::default();
+            assert_eq!(store.complete(0x1122_3344_5566_7788, &mut io), None);
+            let expect = 0x1122_3344_5566_7788u64.to_le_bytes()[..usize::from(size)].to_vec();
+            assert_eq!(io.writes, vec![(0x900_0000, expect)]);
+
+            let xzr = MmioAccess { reg: None, ..store };
+            let mut io = Recorder::default();
+            xzr.complete(u64::MAX, &mut io);
+            assert_eq!(io.writes[0].1, vec![0; usize::from(size)]);
+
+            let load = MmioAccess {
+                write: false,
+                sign_extend: true,
+                ..store
+            };
+            let mut io = Recorder::default();
+            let v = load.complete(0, &mut io).expect("load into x1");
+            assert_eq!(io.reads, vec![(0x900_0000, usize::from(size))]);
+            let pattern = u64::from_le_bytes([0xf0, 0xf1, 0xf2, 0xf3, 0xf4, 0xf5, 0xf6, 0xf7]);
+            let bits = u32::from(size) * 8;
+            let raw = if size == 8 { pattern } else { pattern & ((1 << bits) - 1) };
+            // Top byte 0xf? is negative: sign-extended to 64 bits.
+            let want = if size == 8 { raw } else { raw | !((1u64 << bits) - 1) };
+            assert_eq!(v, want);
+            assert_eq!(MmioAccess { reg: None, ..load }.complete(0, &mut io), None);
+        }
     }
 
     #[test]
