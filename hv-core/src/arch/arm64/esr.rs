@@ -718,9 +718,17 @@ mod tests {
             assert_eq!(io.reads, vec![(0x900_0000, usize::from(size))]);
             let pattern = u64::from_le_bytes([0xf0, 0xf1, 0xf2, 0xf3, 0xf4, 0xf5, 0xf6, 0xf7]);
             let bits = u32::from(size) * 8;
-            let raw = if size == 8 { pattern } else { pattern & ((1 << bits) - 1) };
+            let raw = if size == 8 {
+                pattern
+            } else {
+                pattern & ((1 << bits) - 1)
+            };
             // Top byte 0xf? is negative: sign-extended to 64 bits.
-            let want = if size == 8 { raw } else { raw | !((1u64 << bits) - 1) };
+            let want = if size == 8 {
+                raw
+            } else {
+                raw | !((1u64 << bits) - 1)
+            };
             assert_eq!(v, want);
             assert_eq!(MmioAccess { reg: None, ..load }.complete(0, &mut io), None);
         }
