@@ -1,0 +1,13 @@
+//! The arm64 conformance suite on the real Hypervisor.framework (macOS, Apple Silicon,
+//! signed binary: see docs/backends-hvf.md). One test function, because HVF allows one
+//! VM per process and the cases must not run in parallel.
+#![cfg(all(target_os = "macos", target_arch = "aarch64"))]
+
+use hv_apple::Hvf;
+
+#[test]
+fn arm64_conformance_on_hvf() {
+    if let Err(failures) = hv_core::testing::arm64::run_all::<Hvf>() {
+        panic!("HVF arm64 conformance failed:\n{failures}");
+    }
+}
