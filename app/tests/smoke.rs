@@ -24,9 +24,15 @@ fn hello_reaches_screen_serial_and_exit_status() {
         "--timeout",
         "20",
     ]);
-    assert_eq!(status, 0x21, "debug-exit value 0x10 gives status (0x10 << 1) | 1");
+    assert_eq!(
+        status, 0x21,
+        "debug-exit value 0x10 gives status (0x10 << 1) | 1"
+    );
     assert!(stdout.contains("Hello from hv"), "serial output");
-    assert!(read_screen(&screen).starts_with("Hello from hv"), "VGA text");
+    assert!(
+        read_screen(&screen).starts_with("Hello from hv"),
+        "VGA text"
+    );
     let png_bytes = std::fs::read(&png).expect("screenshot written");
     assert_eq!(&png_bytes[1..4], b"PNG");
 }

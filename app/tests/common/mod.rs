@@ -25,10 +25,17 @@ pub fn out_dir() -> PathBuf {
 /// True when KVM can be used. Where `/dev/kvm` exists (or HV_REQUIRE_BACKEND=1), a KVM
 /// that cannot be opened fails the test instead of skipping it.
 pub fn kvm_or_skip(test: &str) -> bool {
-    let required = Path::new("/dev/kvm").exists() || std::env::var_os("HV_REQUIRE_BACKEND").is_some_and(|v| v == "1");
-    match std::fs::OpenOptions::new().read(true).write(true).open("/dev/kvm") {
+    let required = Path::new("/dev/kvm").exists()
+        || std::env::var_os("HV_REQUIRE_BACKEND").is_some_and(|v| v == "1");
+    match std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/kvm")
+    {
         Ok(_) => true,
-        Err(e) if required => panic!("{test}: /dev/kvm is present but cannot be opened ({e}); refusing to skip"),
+        Err(e) if required => {
+            panic!("{test}: /dev/kvm is present but cannot be opened ({e}); refusing to skip")
+        }
         Err(e) => {
             eprintln!("{test}: skipped: KVM is not available here ({e})");
             false

@@ -73,3 +73,4 @@ macro_rules! __conformance_test {
         }
     };
 }
+pub mod arm64;
