@@ -172,7 +172,7 @@ mod loader {
         GetProcAddress, LOAD_LIBRARY_SEARCH_SYSTEM32, LoadLibraryExW,
     };
 
-    use super::{WhpApi, missing_feature_message};
+    use super::*;
 
     const PLATFORM_DLL: &str = "WinHvPlatform.dll";
     const EMULATION_DLL: &str = "WinHvEmulation.dll";
@@ -197,27 +197,30 @@ mod loader {
         Ok(module)
     }
 
-    fn symbol(module: HMODULE, dll: &str, name: &CStr) -> Result<FARPROC, String> {
+    /// An untyped export pointer, as `GetProcAddress` returns it.
+    type RawProc = unsafe extern "system" fn() -> isize;
+
+    fn symbol(module: HMODULE, dll: &str, name: &CStr) -> Result<RawProc, String> {
         // SAFETY: `module` is a loaded module that is never freed; `name` is NUL-terminated.
-        let proc = unsafe { GetProcAddress(module, name.as_ptr().cast()) };
-        if proc.is_none() {
+        let proc: FARPROC = unsafe { GetProcAddress(module, name.as_ptr().cast()) };
+        let Some(proc) = proc else {
             return Err(format!(
                 "{dll} has no export {}: this Windows is too old for the Windows Hypervisor \
                  Platform API hv uses (Windows 10 version 1803 or later is needed)",
                 name.to_string_lossy()
             ));
-        }
+        };
         Ok(proc)
     }
 
     /// Looks up `$name` in `$module` and casts it to the table's pointer type.
     macro_rules! resolve {
-        ($module:expr, $dll:expr, $name:literal) => {{
+        ($module:expr, $dll:expr, $name:literal, $ty:ty) => {{
             let proc = symbol($module, $dll, $name)?;
-            // SAFETY: `proc` is non-null (checked in `symbol`) and is the export named
-            // `$name`, whose signature is the target type (see `signature_checks`).
+            // SAFETY: `proc` is the export named `$name`, whose signature is `$ty` (the
+            // windows-sys declaration, checked at compile time at the end of this file).
             // Function pointers of every signature have the same size.
-            unsafe { std::mem::transmute::<FARPROC, _>(proc) }
+            unsafe { std::mem::transmute::<RawProc, $ty>(proc) }
         }};
     }
 
@@ -225,34 +228,81 @@ mod loader {
         let p = load_library(PLATFORM_DLL)?;
         let e = load_library(EMULATION_DLL)?;
         let api = WhpApi {
-            get_capability: resolve!(p, PLATFORM_DLL, c"WHvGetCapability"),
-            create_partition: resolve!(p, PLATFORM_DLL, c"WHvCreatePartition"),
-            setup_partition: resolve!(p, PLATFORM_DLL, c"WHvSetupPartition"),
-            delete_partition: resolve!(p, PLATFORM_DLL, c"WHvDeletePartition"),
-            set_partition_property: resolve!(p, PLATFORM_DLL, c"WHvSetPartitionProperty"),
-            map_gpa_range: resolve!(p, PLATFORM_DLL, c"WHvMapGpaRange"),
-            create_virtual_processor: resolve!(p, PLATFORM_DLL, c"WHvCreateVirtualProcessor"),
-            delete_virtual_processor: resolve!(p, PLATFORM_DLL, c"WHvDeleteVirtualProcessor"),
-            run_virtual_processor: resolve!(p, PLATFORM_DLL, c"WHvRunVirtualProcessor"),
+            get_capability: resolve!(p, PLATFORM_DLL, c"WHvGetCapability", GetCapabilityFn),
+            create_partition: resolve!(p, PLATFORM_DLL, c"WHvCreatePartition", CreatePartitionFn),
+            setup_partition: resolve!(p, PLATFORM_DLL, c"WHvSetupPartition", PartitionFn),
+            delete_partition: resolve!(p, PLATFORM_DLL, c"WHvDeletePartition", PartitionFn),
+            set_partition_property: resolve!(
+                p,
+                PLATFORM_DLL,
+                c"WHvSetPartitionProperty",
+                SetPartitionPropertyFn
+            ),
+            map_gpa_range: resolve!(p, PLATFORM_DLL, c"WHvMapGpaRange", MapGpaRangeFn),
+            create_virtual_processor: resolve!(
+                p,
+                PLATFORM_DLL,
+                c"WHvCreateVirtualProcessor",
+                VpFlagsFn
+            ),
+            delete_virtual_processor: resolve!(
+                p,
+                PLATFORM_DLL,
+                c"WHvDeleteVirtualProcessor",
+                DeleteVpFn
+            ),
+            run_virtual_processor: resolve!(p, PLATFORM_DLL, c"WHvRunVirtualProcessor", RunVpFn),
             cancel_run_virtual_processor: resolve!(
                 p,
                 PLATFORM_DLL,
-                c"WHvCancelRunVirtualProcessor"
+                c"WHvCancelRunVirtualProcessor",
+                VpFlagsFn
             ),
-            get_vp_registers: resolve!(p, PLATFORM_DLL, c"WHvGetVirtualProcessorRegisters"),
-            set_vp_registers: resolve!(p, PLATFORM_DLL, c"WHvSetVirtualProcessorRegisters"),
-            translate_gva: resolve!(p, PLATFORM_DLL, c"WHvTranslateGva"),
-            emulator_create: resolve!(e, EMULATION_DLL, c"WHvEmulatorCreateEmulator"),
-            emulator_destroy: resolve!(e, EMULATION_DLL, c"WHvEmulatorDestroyEmulator"),
-            emulator_try_io: resolve!(e, EMULATION_DLL, c"WHvEmulatorTryIoEmulation"),
-            emulator_try_mmio: resolve!(e, EMULATION_DLL, c"WHvEmulatorTryMmioEmulation"),
+            get_vp_registers: resolve!(
+                p,
+                PLATFORM_DLL,
+                c"WHvGetVirtualProcessorRegisters",
+                GetVpRegistersFn
+            ),
+            set_vp_registers: resolve!(
+                p,
+                PLATFORM_DLL,
+                c"WHvSetVirtualProcessorRegisters",
+                SetVpRegistersFn
+            ),
+            translate_gva: resolve!(p, PLATFORM_DLL, c"WHvTranslateGva", TranslateGvaFn),
+            emulator_create: resolve!(
+                e,
+                EMULATION_DLL,
+                c"WHvEmulatorCreateEmulator",
+                EmulatorCreateFn
+            ),
+            emulator_destroy: resolve!(
+                e,
+                EMULATION_DLL,
+                c"WHvEmulatorDestroyEmulator",
+                EmulatorDestroyFn
+            ),
+            emulator_try_io: resolve!(
+                e,
+                EMULATION_DLL,
+                c"WHvEmulatorTryIoEmulation",
+                EmulatorTryIoFn
+            ),
+            emulator_try_mmio: resolve!(
+                e,
+                EMULATION_DLL,
+                c"WHvEmulatorTryMmioEmulation",
+                EmulatorTryMmioFn
+            ),
         };
         log::debug!("loaded {PLATFORM_DLL} and {EMULATION_DLL}");
         Ok(api)
     }
 }
 
-/// Compile-time proof that each pointer type is the windows-sys declaration. Evaluated
+/// Compile-time proof that each pointer type is the windows-sys declaration (the
+/// "signature checks" the loader relies on). Evaluated
 /// by the compiler only (the value is `()`), so no import is emitted.
 #[allow(clippy::type_complexity)]
 const _: () = {

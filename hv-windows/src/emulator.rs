@@ -563,10 +563,8 @@ pub(crate) mod tests {
             assert_eq!(unsafe { cb(ctx_ptr(&mut ctx), &mut bad) }, E_INVALIDARG);
         }
         // SAFETY: a null info pointer must be refused, not dereferenced.
-        assert_eq!(
-            unsafe { cb(ctx_ptr(&mut ctx), std::ptr::null_mut()) },
-            E_INVALIDARG
-        );
+        let hr = unsafe { cb(ctx_ptr(&mut ctx), std::ptr::null_mut()) };
+        assert_eq!(hr, E_INVALIDARG);
         // SAFETY: a null context must be refused, not dereferenced.
         assert_eq!(unsafe { cb(std::ptr::null(), &mut out) }, E_UNEXPECTED);
         assert_eq!(io.log, ["out 0x3f8 [42, 41]", "in 0x60 4"]);

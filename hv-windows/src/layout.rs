@@ -16,6 +16,13 @@ use windows_sys::Win32::System::Hypervisor::{
 #[derive(Clone, Copy)]
 pub(crate) struct Aligned16<T>(pub T);
 
+/// Opaque: the wrapped WHP unions have no meaningful `Debug` view.
+impl<T> std::fmt::Debug for Aligned16<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Aligned16(..)")
+    }
+}
+
 /// A register value as WHP needs it.
 pub(crate) type RegValue = Aligned16<WHV_REGISTER_VALUE>;
 
