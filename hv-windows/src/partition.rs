@@ -124,6 +124,16 @@ impl Partition {
         Ok(partition)
     }
 
+    /// A partition around a fake API table, for the vCPU tests.
+    #[cfg(test)]
+    pub(crate) fn for_tests(api: &'static WhpApi) -> Self {
+        Self {
+            api,
+            handle: 1,
+            memory: OnceLock::new(),
+        }
+    }
+
     fn configure(&self, processors: u32) -> Result<()> {
         self.set_property(
             "WHvSetPartitionProperty(ProcessorCount)",

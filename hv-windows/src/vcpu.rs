@@ -477,3 +477,312 @@ impl Drop for WhpVcpu {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! The run loop against a scripted fake WHP table: exit fixtures go in, register
+    //! writes and cancels are recorded.
+
+    use std::cell::{Cell, RefCell};
+    use std::collections::VecDeque;
+    use std::ffi::c_void;
+
+    use windows_sys::Win32::Foundation::E_FAIL;
+
+    use super::*;
+    use crate::api::WhpApi;
+    use crate::decode::fixtures::Fixture;
+    use crate::emulator::tests::FakeIo;
+
+    thread_local! {
+        static EXITS: RefCell<VecDeque<Fixture>> = const { RefCell::new(VecDeque::new()) };
+        static WRITES: RefCell<Vec<(WHV_REGISTER_NAME, u64)>> = const { RefCell::new(Vec::new()) };
+        static CANCELS: Cell<u32> = const { Cell::new(0) };
+    }
+
+    unsafe extern "system" fn ok_partition(_: isize) -> HRESULT {
+        0
+    }
+    unsafe extern "system" fn ok_vp(_: isize, _: u32) -> HRESULT {
+        0
+    }
+    unsafe extern "system" fn ok_vp_flags(_: isize, _: u32, _: u32) -> HRESULT {
+        0
+    }
+    unsafe extern "system" fn cancel(_: isize, _: u32, _: u32) -> HRESULT {
+        CANCELS.with(|c| c.set(c.get() + 1));
+        0
+    }
+    unsafe extern "system" fn run(_: isize, _: u32, ctx: *mut c_void, size: u32) -> HRESULT {
+        assert_eq!(size, 224);
+        assert_eq!(ctx as usize % 16, 0, "exit context must be 16-byte aligned");
+        match EXITS.with(|e| e.borrow_mut().pop_front()) {
+            Some(f) => {
+                // SAFETY: the caller passes a writable 224-byte exit context.
+                unsafe { std::ptr::copy_nonoverlapping(f.0.as_ptr(), ctx.cast::<u8>(), 224) };
+                0
+            }
+            None => E_FAIL,
+        }
+    }
+    unsafe extern "system" fn set_regs(
+        _: isize,
+        _: u32,
+        names: *const WHV_REGISTER_NAME,
+        count: u32,
+        values: *const WHV_REGISTER_VALUE,
+    ) -> HRESULT {
+        assert_eq!(
+            values as usize % 16,
+            0,
+            "register values must be 16-byte aligned"
+        );
+        for i in 0..count as usize {
+            // SAFETY: the caller passes `count` names and values.
+            let (n, v) = unsafe { (*names.add(i), (*values.add(i)).Reg64) };
+            WRITES.with(|w| w.borrow_mut().push((n, v)));
+        }
+        0
+    }
+    unsafe extern "system" fn get_regs(
+        _: isize,
+        _: u32,
+        _: *const WHV_REGISTER_NAME,
+        _: u32,
+        values: *mut WHV_REGISTER_VALUE,
+    ) -> HRESULT {
+        assert_eq!(
+            values as usize % 16,
+            0,
+            "register values must be 16-byte aligned"
+        );
+        0
+    }
+    unsafe extern "system" fn unused_cap(_: i32, _: *mut c_void, _: u32, _: *mut u32) -> HRESULT {
+        E_FAIL
+    }
+    unsafe extern "system" fn unused_create(_: *mut isize) -> HRESULT {
+        E_FAIL
+    }
+    unsafe extern "system" fn unused_prop(_: isize, _: i32, _: *const c_void, _: u32) -> HRESULT {
+        E_FAIL
+    }
+    unsafe extern "system" fn unused_map(
+        _: isize,
+        _: *const c_void,
+        _: u64,
+        _: u64,
+        _: i32,
+    ) -> HRESULT {
+        E_FAIL
+    }
+    unsafe extern "system" fn unused_translate(
+        _: isize,
+        _: u32,
+        _: u64,
+        _: i32,
+        _: *mut WHV_TRANSLATE_GVA_RESULT,
+        _: *mut u64,
+    ) -> HRESULT {
+        E_FAIL
+    }
+    unsafe extern "system" fn emu_create(
+        _: *const WHV_EMULATOR_CALLBACKS,
+        e: *mut *mut c_void,
+    ) -> HRESULT {
+        // SAFETY: valid out-pointer from Emulator::new.
+        unsafe { e.write(std::ptr::dangling_mut()) };
+        0
+    }
+    unsafe extern "system" fn emu_destroy(_: *const c_void) -> HRESULT {
+        0
+    }
+    unsafe extern "system" fn emu_try_io(
+        _: *const c_void,
+        _: *const c_void,
+        _: *const WHV_VP_EXIT_CONTEXT,
+        _: *const WHV_X64_IO_PORT_ACCESS_CONTEXT,
+        status: *mut WHV_EMULATOR_STATUS,
+    ) -> HRESULT {
+        // SAFETY: valid out-pointer. Report an internal emulation failure.
+        unsafe { status.write(WHV_EMULATOR_STATUS { AsUINT32: 0b10 }) };
+        0
+    }
+    unsafe extern "system" fn emu_try_mmio(
+        _: *const c_void,
+        _: *const c_void,
+        _: *const WHV_VP_EXIT_CONTEXT,
+        _: *const WHV_MEMORY_ACCESS_CONTEXT,
+        status: *mut WHV_EMULATOR_STATUS,
+    ) -> HRESULT {
+        // SAFETY: valid out-pointer. Report success.
+        unsafe { status.write(WHV_EMULATOR_STATUS { AsUINT32: 1 }) };
+        0
+    }
+
+    static FAKE: WhpApi = WhpApi {
+        get_capability: unused_cap,
+        create_partition: unused_create,
+        setup_partition: ok_partition,
+        delete_partition: ok_partition,
+        set_partition_property: unused_prop,
+        map_gpa_range: unused_map,
+        create_virtual_processor: ok_vp_flags,
+        delete_virtual_processor: ok_vp,
+        run_virtual_processor: run,
+        cancel_run_virtual_processor: cancel,
+        get_vp_registers: get_regs,
+        set_vp_registers: set_regs,
+        translate_gva: unused_translate,
+        emulator_create: emu_create,
+        emulator_destroy: emu_destroy,
+        emulator_try_io: emu_try_io,
+        emulator_try_mmio: emu_try_mmio,
+    };
+
+    fn vcpu() -> WhpVcpu {
+        let partition = Arc::new(Partition::for_tests(&FAKE));
+        WhpVcpu::create(partition, 0).expect("fake vcpu")
+    }
+
+    fn push(f: Fixture) {
+        EXITS.with(|e| e.borrow_mut().push_back(f));
+    }
+
+    fn writes() -> Vec<(WHV_REGISTER_NAME, u64)> {
+        WRITES.with(|w| std::mem::take(&mut *w.borrow_mut()))
+    }
+
+    fn io_exit(access_info: u32, port: u16, rax: u64, rip: u64, len: u8) -> Fixture {
+        let mut f = Fixture::new(WHvRunVpExitReasonX64IoPortAccess, rip, 0x202, 0, len, 0x9b);
+        f.payload(20, &access_info.to_le_bytes())
+            .payload(24, &port.to_le_bytes())
+            .payload(32, &rax.to_le_bytes());
+        f
+    }
+
+    #[test]
+    fn out_and_in_fast_paths_write_rax_and_rip_once() {
+        let mut v = vcpu();
+        let mut io = FakeIo::default();
+        push(io_exit(0b0011, 0x3f8, 0x1234_5641, 0x7c10, 1)); // out dx, al
+        assert_eq!(v.run(&mut io).expect("out"), VcpuExit::Io);
+        assert_eq!(writes(), [(WHvX64RegisterRip, 0x7c11)]);
+        push(io_exit(0b0100, 0x60, 0xffff_ffff_ffff_ffff, 0xfffe, 2)); // in ax, dx
+        assert_eq!(v.run(&mut io).expect("in"), VcpuExit::Io);
+        assert_eq!(
+            writes(),
+            [
+                (WHvX64RegisterRax, 0xffff_ffff_ffff_a1a0),
+                (WHvX64RegisterRip, 0)
+            ]
+        );
+        assert_eq!(io.log, ["out 0x3f8 [41]", "in 0x60 2"]);
+    }
+
+    #[test]
+    fn string_io_goes_to_the_emulator_and_its_failure_is_a_guest_error() {
+        let mut v = vcpu();
+        let mut f = io_exit(0b11_0010, 0x3f8, 0, 0x100, 2); // rep outsb
+        f.payload(0, &[2]).payload(4, &[0xf3, 0x6e]);
+        push(f);
+        match v.run(&mut FakeIo::default()) {
+            Err(HvError::Guest(g)) => {
+                assert!(g.what.contains("InternalEmulationFailure"), "{}", g.what);
+                assert_eq!(g.bytes, [0xf3, 0x6e]);
+                assert_eq!(g.pc, 0x100);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(writes().is_empty(), "the fast path did not run");
+    }
+
+    #[test]
+    fn exits_map_to_vcpu_exits() {
+        let mut v = vcpu();
+        let mut io = FakeIo::default();
+        let simple = |reason| Fixture::new(reason, 0x10, 0x2, 0, 0, 0x9b);
+        push(simple(WHvRunVpExitReasonX64Halt));
+        push(simple(WHvRunVpExitReasonX64InterruptWindow));
+        push(simple(WHvRunVpExitReasonUnrecoverableException));
+        push(simple(WHvRunVpExitReasonCanceled));
+        push(simple(WHvRunVpExitReasonMemoryAccess));
+        assert_eq!(v.run(&mut io).expect("halt"), VcpuExit::Halt);
+        assert_eq!(v.run(&mut io).expect("window"), VcpuExit::InterruptWindow);
+        assert_eq!(v.run(&mut io).expect("triple fault"), VcpuExit::Shutdown);
+        assert_eq!(v.run(&mut io).expect("cancel"), VcpuExit::Kicked);
+        assert_eq!(v.run(&mut io).expect("mmio"), VcpuExit::Io);
+        push(simple(0x1005)); // Hypercall: never enabled
+        match v.run(&mut io) {
+            Err(HvError::UnknownExit {
+                backend,
+                code,
+                what,
+            }) => {
+                assert_eq!((backend, code), ("WHP", 0x1005));
+                assert!(what.contains("Hypercall"));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            v.run(&mut io),
+            Err(HvError::Api {
+                op: "WHvRunVirtualProcessor",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn a_kick_before_entry_is_not_lost_and_none_reach_a_dropped_vcpu() {
+        let mut v = vcpu();
+        let kicker = v.kicker();
+        kicker.kick();
+        assert_eq!(CANCELS.with(Cell::get), 1);
+        push(Fixture::new(WHvRunVpExitReasonX64Halt, 0, 0x2, 0, 0, 0x9b));
+        let mut io = FakeIo::default();
+        assert_eq!(v.run(&mut io).expect("kicked"), VcpuExit::Kicked);
+        assert_eq!(
+            v.run(&mut io).expect("then the queued halt"),
+            VcpuExit::Halt
+        );
+        drop(v);
+        kicker.kick();
+        assert_eq!(CANCELS.with(Cell::get), 1, "no cancel after teardown");
+    }
+
+    #[test]
+    fn injection_follows_the_last_exit_state() {
+        let mut v = vcpu();
+        let mut io = FakeIo::default();
+        // IF=1, no shadow, nothing pending.
+        push(Fixture::new(
+            WHvRunVpExitReasonX64InterruptWindow,
+            0,
+            0x202,
+            0,
+            0,
+            0x9b,
+        ));
+        v.run(&mut io).expect("window");
+        assert!(v.ready_for_interrupt());
+        v.inject_interrupt(0x08).expect("inject");
+        assert_eq!(writes(), [(WHvRegisterPendingInterruption, 0x0008_0001)]);
+        assert!(!v.ready_for_interrupt(), "one event at a time");
+        assert!(v.inject_interrupt(0x09).is_err());
+        // Interrupt shadow blocks injection: ask for a window instead.
+        push(Fixture::new(
+            WHvRunVpExitReasonX64Halt,
+            0,
+            0x202,
+            1 << 12,
+            0,
+            0x9b,
+        ));
+        v.run(&mut io).expect("halt");
+        assert!(!v.ready_for_interrupt());
+        v.request_interrupt_window(true).expect("window");
+        v.request_interrupt_window(true).expect("window again");
+        assert_eq!(writes(), [(WHvX64RegisterDeliverabilityNotifications, 2)]);
+    }
+}
