@@ -9,7 +9,7 @@
 //! The crate builds on every host: the bindings only link where Hypervisor.framework
 //! exists, and the only entry point that calls into it off macOS ([`Hvf::probe`]) is
 //! compiled out there, so nothing else is ever reached and Linux test binaries link.
-//! See `docs/backends-hvf.md`.
+//! See `docs/backends.md (Hypervisor.framework section)`.
 
 pub mod error;
 mod exit;

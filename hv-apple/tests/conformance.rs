@@ -1,5 +1,5 @@
 //! The arm64 conformance suite on the real Hypervisor.framework (macOS, Apple Silicon,
-//! signed binary: see docs/backends-hvf.md). One test function, because HVF allows one
+//! signed binary: see docs/backends.md (Hypervisor.framework section)). One test function, because HVF allows one
 //! VM per process and the cases must not run in parallel.
 #![cfg(all(target_os = "macos", target_arch = "aarch64"))]
 
