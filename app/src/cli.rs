@@ -53,6 +53,10 @@ pub struct RunArgs {
     /// Type this text into the guest's keyboard (\n is Enter, \t Tab, \b Backspace, \e Esc, \\ a backslash).
     #[arg(long, value_name = "TEXT")]
     pub r#type: Option<String>,
+    /// Start typing --type only once TEXT is on the VGA text screen or in the serial output
+    /// (e.g. the guest's prompt), so no keystroke races the guest's keyboard setup.
+    #[arg(long, value_name = "TEXT", requires = "type")]
+    pub type_after: Option<String>,
     /// End with status 0 as soon as TEXT is on the VGA text screen or in the serial output.
     #[arg(long, value_name = "TEXT")]
     pub until_text: Option<String>,

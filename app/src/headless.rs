@@ -51,9 +51,6 @@ pub fn run(args: &RunArgs) -> Result<i32> {
         },
     )?;
     log::info!("booted on {}", handle.backend);
-    if let Some(text) = &args.r#type {
-        handle.input.send(HostEvent::Type(unescape(text)));
-    }
     let (end, matched, timed_out) = watch(&handle, args);
     finish(handle, args, end, matched, timed_out)
 }
@@ -80,7 +77,18 @@ fn watch(handle: &PcHandle, args: &RunArgs) -> (Option<RunEnd>, bool, bool) {
         .timeout
         .map(|t| Instant::now() + Duration::from_secs_f64(t));
     let needle = args.until_text.as_deref().map(unescape);
+    let mut to_type = args.r#type.as_deref().map(unescape);
+    let type_after = args.type_after.as_deref().map(unescape);
     loop {
+        if to_type.is_some()
+            && type_after
+                .as_deref()
+                .is_none_or(|t| text_visible(handle, t))
+        {
+            if let Some(text) = to_type.take() {
+                handle.input.send(HostEvent::Type(text));
+            }
+        }
         match handle.events.recv_timeout(POLL) {
             Ok(VmEvent::Ended(end)) => {
                 let matched = needle.as_deref().is_some_and(|n| text_visible(handle, n));

@@ -50,6 +50,8 @@ pub fn nasm(name: &str) -> PathBuf {
     let st = Command::new("nasm")
         .args(["-f", "bin", "-w+all", "-o"])
         .arg(&out)
+        .arg("-I")
+        .arg(guests_dir())
         .arg(&src)
         .status()
         .expect("nasm must be installed (apt-get install nasm; .ci/run does it)");
@@ -81,4 +83,26 @@ pub fn run_hv_ok(args: &[&str]) -> (i32, String, String) {
 /// Reads a `--dump-screen` file.
 pub fn read_screen(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
+}
+
+/// Decodes an RGBA PNG written by `--screenshot`: (width, height, pixels).
+pub fn read_png(path: &Path) -> (u32, u32, Vec<u8>) {
+    let file = std::fs::File::open(path).unwrap_or_else(|e| panic!("open {}: {e}", path.display()));
+    let mut reader = png::Decoder::new(std::io::BufReader::new(file))
+        .read_info()
+        .expect("PNG header");
+    let mut buf = vec![0; reader.output_buffer_size().expect("PNG size")];
+    let info = reader.next_frame(&mut buf).expect("PNG data");
+    buf.truncate(info.buffer_size());
+    assert_eq!(
+        info.color_type,
+        png::ColorType::Rgba,
+        "hv writes RGBA screenshots"
+    );
+    (info.width, info.height, buf)
+}
+
+/// Path as &str for command lines.
+pub fn s(p: &Path) -> &str {
+    p.to_str().expect("test paths are UTF-8")
 }

@@ -64,7 +64,20 @@ pub fn run<V: VcpuX86>(
         let flow = step(vcpu, &mut board, ctx, &mut cpu, &mut typist);
         match flow {
             Ok(Flow::Continue) => {}
-            Ok(Flow::End(end)) => return (end, board),
+            Ok(Flow::End(end)) => {
+                let s = board.shared.stats.snapshot();
+                log::info!(
+                    "run ended ({end}); exits: {} port I/O, {} MMIO, {} hlt, {} window, {} kick, {} other; {} interrupts injected",
+                    s.exits[0],
+                    s.exits[1],
+                    s.exits[2],
+                    s.exits[3],
+                    s.exits[4],
+                    s.exits[5],
+                    s.injected
+                );
+                return (end, board);
+            }
             Err(Reset(why)) => {
                 board = board.reset();
                 board.attach_journey(&ctx.journey);

@@ -1,0 +1,3 @@
+; Polled echo with translation on (scancode set 1).
+%define POLL
+%include "kbd_echo.inc"
