@@ -7,13 +7,15 @@
 
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
-use std::time::Instant;
+use std::time::Duration;
 
+use crate::clock::Clock;
 use crate::hypervisor::Kicker;
 
 #[derive(Debug, Default)]
 struct State {
-    deadline: Option<Instant>,
+    /// On the machine clock.
+    deadline: Option<Duration>,
     stop: bool,
 }
 
@@ -21,18 +23,18 @@ struct State {
 #[derive(Debug)]
 pub struct DeadlineKicker {
     shared: Arc<(Mutex<State>, Condvar)>,
-    armed: Option<Instant>,
+    armed: Option<Duration>,
     thread: Option<JoinHandle<()>>,
 }
 
 impl DeadlineKicker {
-    /// Starts the thread; it kicks through `kicker`.
-    pub fn spawn(kicker: Arc<dyn Kicker>) -> std::io::Result<Self> {
+    /// Starts the thread; it kicks through `kicker` when `clock` reaches the deadline.
+    pub fn spawn(kicker: Arc<dyn Kicker>, clock: Arc<dyn Clock>) -> std::io::Result<Self> {
         let shared = Arc::new((Mutex::new(State::default()), Condvar::new()));
         let s = shared.clone();
         let thread = std::thread::Builder::new()
             .name("hv-deadline".into())
-            .spawn(move || Self::run(&s, kicker.as_ref()))?;
+            .spawn(move || Self::run(&s, kicker.as_ref(), clock.as_ref()))?;
         Ok(Self {
             shared,
             armed: None,
@@ -40,7 +42,7 @@ impl DeadlineKicker {
         })
     }
 
-    fn run(shared: &(Mutex<State>, Condvar), kicker: &dyn Kicker) {
+    fn run(shared: &(Mutex<State>, Condvar), kicker: &dyn Kicker, clock: &dyn Clock) {
         let (lock, cv) = shared;
         let mut st = lock.lock().unwrap_or_else(|e| e.into_inner());
         loop {
@@ -50,7 +52,7 @@ impl DeadlineKicker {
             match st.deadline {
                 None => st = cv.wait(st).unwrap_or_else(|e| e.into_inner()),
                 Some(d) => {
-                    let now = Instant::now();
+                    let now = clock.now();
                     if now >= d {
                         st.deadline = None;
                         kicker.kick();
@@ -65,9 +67,10 @@ impl DeadlineKicker {
         }
     }
 
-    /// Arms the thread for `deadline` (or disarms it with `None`). Cheap when the
-    /// deadline did not change.
-    pub fn arm(&mut self, deadline: Option<Instant>) {
+    /// Arms the thread for `deadline` on the machine clock (or disarms it with `None`).
+    /// Device deadlines are exact instants that move only when a timer fires or is
+    /// reprogrammed, so on most exits this compares and returns without taking the lock.
+    pub fn arm(&mut self, deadline: Option<Duration>) {
         if self.armed == deadline {
             return;
         }
@@ -99,7 +102,7 @@ impl Drop for DeadlineKicker {
 mod tests {
     use super::*;
     use std::sync::atomic::{AtomicU32, Ordering};
-    use std::time::Duration;
+    use std::time::Instant;
 
     #[derive(Debug, Default)]
     struct Count(AtomicU32);
@@ -112,8 +115,9 @@ mod tests {
     #[test]
     fn kicks_once_per_armed_deadline_and_not_when_disarmed() {
         let c = Arc::new(Count::default());
-        let mut d = DeadlineKicker::spawn(c.clone()).expect("thread");
-        d.arm(Some(Instant::now() + Duration::from_millis(20)));
+        let clock = Arc::new(crate::clock::HostClock::new());
+        let mut d = DeadlineKicker::spawn(c.clone(), clock.clone()).expect("thread");
+        d.arm(Some(clock.now() + Duration::from_millis(20)));
         let give_up = Instant::now() + Duration::from_secs(10);
         while c.0.load(Ordering::SeqCst) == 0 && Instant::now() < give_up {
             std::thread::sleep(Duration::from_millis(5));
@@ -125,7 +129,7 @@ mod tests {
             "exactly one kick for one deadline"
         );
         d.fired();
-        d.arm(Some(Instant::now() + Duration::from_millis(100)));
+        d.arm(Some(clock.now() + Duration::from_millis(100)));
         d.arm(None);
         std::thread::sleep(Duration::from_millis(200));
         assert_eq!(c.0.load(Ordering::SeqCst), 1);

@@ -111,6 +111,7 @@ where
     let image = config.image;
     let no_reboot = config.no_reboot;
     let loop_journey = journey.clone();
+    let thread_clock = clock.clone();
 
     let thread = std::thread::Builder::new()
         .name("hv-vcpu0".into())
@@ -126,7 +127,7 @@ where
                 }
             };
             let kicker = vcpu.kicker();
-            let deadline = match DeadlineKicker::spawn(kicker.clone()) {
+            let deadline = match DeadlineKicker::spawn(kicker.clone(), thread_clock) {
                 Ok(d) => d,
                 Err(e) => {
                     let _ = ready_tx.send(Err(HvError::Os {

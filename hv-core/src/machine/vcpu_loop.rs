@@ -172,10 +172,7 @@ fn step<V: VcpuX86>(
     }
 
     // 4. Run.
-    let deadline = next_deadline(board, typist);
-    let clock = board.shared.clock.clone();
-    ctx.deadline
-        .arm(deadline.map(|d| std::time::Instant::now() + d.saturating_sub(clock.now())));
+    ctx.deadline.arm(next_deadline(board, typist));
     let exit = vcpu.run(board);
     cpu.injection_pending = false;
     let stats = &board.shared.stats;
