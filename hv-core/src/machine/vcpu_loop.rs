@@ -6,8 +6,6 @@
 //! interrupts on blocks on the event channel with the next timer deadline as timeout; it
 //! never spins.
 
-use crossbeam_channel::{RecvTimeoutError, TryRecvError};
-
 use crate::arch::x86::regs::RFLAGS_IF;
 use crate::devices::system::SystemRequest;
 use crate::exit::VcpuExit;
@@ -136,27 +134,14 @@ fn step<V: VcpuX86>(
     cpu: &mut CpuState,
     typist: &mut Typist,
 ) -> Result<Flow, Reset> {
-    // 1. Host events.
-    loop {
-        match ctx.channels.rx.try_recv() {
-            Ok(ev) => {
-                if let Flow::End(e) = handle_event(ev, board, ctx, cpu, typist)? {
-                    return Ok(Flow::End(e));
-                }
-            }
-            Err(TryRecvError::Empty) => break,
-            Err(TryRecvError::Disconnected) => return Ok(Flow::End(RunEnd::Quit)),
-        }
+    // 1. Host events (blocking while paused).
+    if let Some(end) = take_events(Wait::No, board, ctx, cpu, typist)? {
+        return Ok(Flow::End(end));
     }
     while cpu.paused {
         ctx.deadline.arm(None);
-        match ctx.channels.rx.recv() {
-            Ok(ev) => {
-                if let Flow::End(e) = handle_event(ev, board, ctx, cpu, typist)? {
-                    return Ok(Flow::End(e));
-                }
-            }
-            Err(_) => return Ok(Flow::End(RunEnd::Quit)),
+        if let Some(end) = take_events(Wait::Forever, board, ctx, cpu, typist)? {
+            return Ok(Flow::End(end));
         }
     }
 
@@ -340,24 +325,50 @@ fn wait_halted<V: VcpuX86>(
         if board.pic.has_interrupt() || cpu.paused {
             return Ok(Flow::Continue);
         }
-        let now = board.shared.clock.now();
-        let ev = match next_deadline(board, typist) {
-            Some(d) => ctx.channels.rx.recv_timeout(d.saturating_sub(now)),
-            None => ctx
-                .channels
-                .rx
-                .recv()
-                .map_err(|_| RecvTimeoutError::Disconnected),
+        let wait = match next_deadline(board, typist) {
+            Some(d) => Wait::For(d.saturating_sub(board.shared.clock.now())),
+            None => Wait::Forever,
         };
-        match ev {
+        if let Some(end) = take_events(wait, board, ctx, cpu, typist)? {
+            return Ok(Flow::End(end));
+        }
+    }
+}
+
+/// How long [`take_events`] may wait for the first event.
+enum Wait {
+    No,
+    Forever,
+    For(std::time::Duration),
+}
+
+/// Receives host events (waiting for the first as `wait` says), handles every one that is
+/// queued, and says whether the run ends.
+fn take_events(
+    wait: Wait,
+    board: &mut PcBoard,
+    ctx: &mut LoopContext,
+    cpu: &mut CpuState,
+    typist: &mut Typist,
+) -> Result<Option<RunEnd>, Reset> {
+    let rx = ctx.channels.rx.clone();
+    let first = match wait {
+        Wait::No => rx.try_recv().map_err(|e| e.is_disconnected()),
+        Wait::Forever => rx.recv().map_err(|_| true),
+        Wait::For(d) => rx.recv_timeout(d).map_err(|e| e.is_disconnected()),
+    };
+    let mut next = first;
+    loop {
+        match next {
             Ok(ev) => {
-                if let Flow::End(e) = handle_event(ev, board, ctx, cpu, typist)? {
-                    return Ok(Flow::End(e));
+                if let Flow::End(end) = handle_event(ev, board, ctx, cpu, typist)? {
+                    return Ok(Some(end));
                 }
             }
-            Err(RecvTimeoutError::Timeout) => {}
-            Err(RecvTimeoutError::Disconnected) => return Ok(Flow::End(RunEnd::Quit)),
+            Err(true) => return Ok(Some(RunEnd::Quit)),
+            Err(false) => return Ok(None),
         }
+        next = rx.try_recv().map_err(|e| e.is_disconnected());
     }
 }
 
