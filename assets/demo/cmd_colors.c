@@ -35,7 +35,7 @@ static void draw(int blink)
         }
     }
     if (blink) {
-        put_text(19, 0, "Blink mode (AR10 bit 3 = 1): attribute bit 7 blinks, rows 8-F show dark backgrounds.",
+        put_text(19, 0, "Blink mode (AR10 bit 3 = 1): bit 7 blinks the text; backgrounds 8-F show as 0-7.",
                  0x07);
         put_text(20, 0, " This line has bit 7 set and blinks ", 0x8E);
         put_text(20, 38, " so does this one ", 0xCF);

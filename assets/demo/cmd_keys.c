@@ -48,7 +48,7 @@ void cmd_keys(const char *args)
     kprintf("Decoding set %u (translation %s). Press Esc to exit.\n", keyboard_translation() ? 1 : 2,
             keyboard_translation() ? "on" : "off");
     console_set_attr(0x70);
-    kprintf("%-24s%-25s%-6s%-24s\n", "bytes from port 0x60", "set / CTR (cmd 0x20)", "event", "key");
+    kprintf("%-24s%-24s%-6s%-26s\n", "bytes from port 0x60", "set / CTR (cmd 0x20)", "event", "key");
     console_set_attr(ATTR_DEFAULT);
     for (;;) {
         struct key_event ev;
