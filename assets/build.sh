@@ -47,9 +47,12 @@ ld -m elf_i386 --build-id=none -nostdlib --no-warn-rwx-segments -T "$src/kernel.
 objcopy -O binary "$build/kernel.elf" "$build/kernel.bin"
 
 # Refuse any x87/SSE/MMX instruction in the kernel (they kill the guest at CPL 0 here).
-if objdump -d -M intel "$build/kernel.elf" | grep -Eq $'\t(f[a-z]+|[a-z]*xmm|movq|emms|ldmxcsr|stmxcsr|fxsave|fxrstor) '; then
-    echo "build.sh: floating point / SIMD instruction found in the kernel" >&2
-    objdump -d -M intel "$build/kernel.elf" | grep -E $'\t(f[a-z]+|[a-z]*xmm|movq|emms) ' | head >&2
+# (Captured in a variable first: with pipefail, `objdump | grep -q` would see SIGPIPE.)
+disasm="$(objdump -d --no-show-raw-insn -M intel "$build/kernel.elf" | awk -F'\t' 'NF >= 2 { print $2 }')"
+fp_insns="$(grep -E '^(f[a-z0-9]*|emms|ldmxcsr|stmxcsr)( |$)|xmm|ymm|\<mm[0-7]\>|\<st\(' <<<"$disasm" || true)"
+if [[ -n "$fp_insns" ]]; then
+    echo "build.sh: floating point / SIMD instructions found in the kernel:" >&2
+    head <<<"$fp_insns" >&2
     exit 1
 fi
 
