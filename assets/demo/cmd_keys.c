@@ -91,9 +91,8 @@ void cmd_xlate(const char *args)
     kprintf("CTR 0x%02X -> 0x%02X (written with command 0x60, read back with 0x20)\n",
             (u32)before, (u32)now);
     if (now >= 0 && ((now & I8042_CTR_XLATE) != 0) == want)
-        kprintf("translation %s: the keyboard's set-2 bytes now arrive %s\n", want ? "on" : "off",
-                want ? "converted to set 1 (break = make | 0x80)"
-                     : "unchanged as set 2 (break = F0 prefix)");
+        kprintf("translation %s: keyboard bytes now arrive %s\n", want ? "on" : "off",
+                want ? "as set 1 (break = make | 0x80)" : "as set 2 (break = F0 prefix)");
     else
         kprintf("the controller did not take the new value\n");
 }

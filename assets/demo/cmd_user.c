@@ -44,7 +44,7 @@ static void print_ratio(u64 num, u64 den)
 void cmd_user(const char *args)
 {
     (void)args;
-    kprintf("ring 3: %u iterations of an xorshift loop (iret to CPL 3, back via int 0x80)...\n",
+    kprintf("ring 3: %u xorshift iterations (iret to CPL 3, back via int 0x80)...\n",
             USER_ITERATIONS);
     u32 t0 = ticks_now();
     u64 c0 = cpu_rdtsc();

@@ -25,7 +25,7 @@ void kmain(void)
     kprintf("%-79s\n", " " DEMO_VERSION " - a tiny OS for the hv hypervisor (keyboard + VGA demo)");
     console_put_at(0, CON_COLS - 1, ' ', 0x1F);
     console_set_attr(ATTR_DEFAULT);
-    kprintf("32-bit protected mode: GDT with ring-3 segments + TSS, IDT, PIC 0x20/0x28, PIT %u Hz\n",
+    kprintf("protected mode: GDT with ring-3 segments + TSS, IDT, PIC 0x20/0x28, PIT %u Hz\n",
             TICK_HZ);
     kprintf("booted from drive 0x%02x, %u E820 entries, i8042 translation %s\n", BOOTINFO->drive,
             BOOTINFO->e820_count, keyboard_translation() ? "on (set 1)" : "off (set 2)");
