@@ -1,0 +1,13 @@
+/* Trap dispatch, 8259 PIC pair and 8254 PIT (IRQ0 at 100 Hz). */
+#ifndef INTERRUPTS_H
+#define INTERRUPTS_H
+#include "types.h"
+
+#define TICK_HZ 100
+
+void pic_init(void);
+void pit_init(void);
+u32 ticks_now(void);
+/* Sleep with hlt until n more timer ticks have passed. */
+void sleep_ticks(u32 n);
+#endif
