@@ -486,14 +486,14 @@ mod tests {
         uart.read(BASE + 0x1000, &mut b1); // outside the page
         uart.read(BASE - 1, &mut b1); // below the base
         uart.read(u64::MAX, &mut b1);
-        uart.write(BASE + 0x1, &[b'Q']); // upper lane of DR
+        uart.write(BASE + 0x1, b"Q"); // upper lane of DR
         uart.write(BASE + 0xFFF, &[0]);
         uart.write(BASE, &[]);
         let mut empty = [0u8; 0];
         uart.read(BASE, &mut empty);
         assert_eq!(log.lock().expect("log").total(), 0);
         // A byte store to DR (strb) transmits.
-        uart.write(BASE, &[b'!']);
+        uart.write(BASE, b"!");
         assert_eq!(log.lock().expect("log").text(), "!");
     }
 }

@@ -372,3 +372,343 @@ pub fn register_dump<V: VcpuArm64>(vcpu: &V) -> String {
         sys(Arm64SysReg::ELR_EL1),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    //! The loop against a scripted vCPU: each `run` executes the next step of a script
+    //! that plays the guest (checks registers, does MMIO through the board, returns an
+    //! exit). This is the whole board + loop as a backend drives it, minus the CPU.
+
+    use std::collections::{HashMap, VecDeque};
+    use std::sync::{Arc, Mutex};
+
+    use crossbeam_channel::{Sender, unbounded};
+
+    use super::*;
+    use crate::clock::HostClock;
+    use crate::devices::keymap::Key;
+    use crate::devices::system::SystemControl;
+    use crate::devices::uart::SerialLog;
+    use crate::devices::vga::VgaState;
+    use crate::hypervisor::{IoHandler, Kicker, Vcpu};
+    use crate::machine::arm64::fdt::{self, DtConfig};
+    use crate::machine::arm64::interrupts::{SpiRouter, SpiSink};
+    use crate::machine::arm64::layout::{self, ISA_WINDOW_BASE, PL011_BASE, RAM_BASE};
+    use crate::machine::pc::SharedParts;
+    use crate::machine::stats::ExitStats;
+
+    #[derive(Debug)]
+    struct NoKick;
+    impl Kicker for NoKick {
+        fn kick(&self) {}
+    }
+
+    #[derive(Default)]
+    struct Cpu {
+        regs: HashMap<Arm64Reg, u64>,
+        sys: HashMap<Arm64SysReg, u64>,
+        /// Every level given to `set_irq_line`, in order.
+        irq_line: Vec<bool>,
+    }
+
+    type Step = Box<dyn FnMut(&mut Cpu, &mut dyn IoHandler) -> crate::Result<VcpuExit>>;
+
+    struct ScriptedVcpu {
+        cpu: Cpu,
+        script: VecDeque<Step>,
+    }
+
+    impl ScriptedVcpu {
+        fn new(steps: Vec<Step>) -> Self {
+            Self {
+                cpu: Cpu::default(),
+                script: steps.into(),
+            }
+        }
+    }
+
+    impl Vcpu for ScriptedVcpu {
+        fn run(&mut self, io: &mut dyn IoHandler) -> crate::Result<VcpuExit> {
+            match self.script.pop_front() {
+                Some(mut step) => step(&mut self.cpu, io),
+                None => Err(crate::HvError::InvalidArgument("script ran out".into())),
+            }
+        }
+        fn kicker(&self) -> Arc<dyn Kicker> {
+            Arc::new(NoKick)
+        }
+    }
+
+    impl VcpuArm64 for ScriptedVcpu {
+        fn reg(&self, reg: Arm64Reg) -> crate::Result<u64> {
+            Ok(self.cpu.regs.get(&reg).copied().unwrap_or(0))
+        }
+        fn set_reg(&mut self, reg: Arm64Reg, value: u64) -> crate::Result<()> {
+            self.cpu.regs.insert(reg, value);
+            Ok(())
+        }
+        fn sys_reg(&self, reg: Arm64SysReg) -> crate::Result<u64> {
+            Ok(self.cpu.sys.get(&reg).copied().unwrap_or(0))
+        }
+        fn set_sys_reg(&mut self, reg: Arm64SysReg, value: u64) -> crate::Result<()> {
+            self.cpu.sys.insert(reg, value);
+            Ok(())
+        }
+        fn set_irq_line(&mut self, level: bool) -> crate::Result<()> {
+            self.cpu.irq_line.push(level);
+            Ok(())
+        }
+    }
+
+    struct Rig {
+        board: Arm64Board,
+        ctx: LoopContext,
+        host: Sender<HostEvent>,
+        news: crossbeam_channel::Receiver<VmEvent>,
+    }
+
+    const IMAGE: &[u8] = &[0x1F, 0x20, 0x03, 0xD5, 0xC0, 0x03, 0x5F, 0xD6]; // nop; ret
+
+    fn rig(gic: Option<Arc<dyn SpiSink>>) -> Rig {
+        let memory = layout::arm64_memory(16).expect("memory");
+        let clock: Arc<dyn crate::clock::Clock> = Arc::new(HostClock::new());
+        let shared = SharedParts {
+            memory,
+            clock: clock.clone(),
+            vga: Arc::new(Mutex::new(VgaState::default())),
+            serial_log: SerialLog::shared(),
+            stats: Arc::new(ExitStats::default()),
+            system: Arc::new(SystemControl::new()),
+        };
+        let has_gic = gic.is_some();
+        let board = Arm64Board::new(shared, SpiRouter::new(gic), None);
+        let dtb = fdt::build(&DtConfig {
+            ram_size: 16 << 20,
+            vcpus: 1,
+            gic: has_gic,
+            bootargs: String::new(),
+        })
+        .expect("dtb");
+        let (host, rx) = unbounded();
+        let (tx, news) = unbounded();
+        let ctx = LoopContext {
+            channels: VmChannels { rx, tx },
+            deadline: DeadlineKicker::spawn(Arc::new(NoKick)).expect("deadline thread"),
+            boot: BootSource {
+                image: IMAGE.into(),
+                dtb,
+                ram_size: 16 << 20,
+            },
+            journey: JourneyRecorder::new(clock),
+        };
+        Rig {
+            board,
+            ctx,
+            host,
+            news,
+        }
+    }
+
+    fn boot_and_run(rig: Rig, vcpu: &mut ScriptedVcpu) -> (RunEnd, Arm64Board, Vec<VmEvent>) {
+        let Rig {
+            board,
+            mut ctx,
+            host,
+            news,
+        } = rig;
+        power_on(vcpu, &board, &ctx.boot).expect("power on");
+        let (end, board) = run(vcpu, board, &mut ctx);
+        drop(host);
+        (end, board, news.try_iter().collect())
+    }
+
+    fn step(
+        f: impl FnMut(&mut Cpu, &mut dyn IoHandler) -> crate::Result<VcpuExit> + 'static,
+    ) -> Step {
+        Box::new(f)
+    }
+
+    fn serial(io: &mut dyn IoHandler, text: &[u8]) {
+        for &b in text {
+            io.mmio_write(PL011_BASE, &u32::from(b).to_le_bytes());
+        }
+    }
+
+    #[test]
+    fn boots_prints_and_powers_off() {
+        let rig = rig(None);
+        let mut vcpu = ScriptedVcpu::new(vec![
+            step(|cpu, io| {
+                assert_eq!(cpu.regs[&Arm64Reg::Pc], RAM_BASE + 0x8_0000);
+                assert_eq!(cpu.regs[&Arm64Reg::Cpsr], 0x3C5);
+                let dtb = cpu.regs[&Arm64Reg::X(0)];
+                assert_eq!(dtb, RAM_BASE + (2 << 20));
+                assert_eq!(cpu.regs[&Arm64Reg::X(1)], 0);
+                assert_eq!(cpu.sys[&Arm64SysReg::CPACR_EL1], 3 << 20);
+                serial(io, b"hv arm64 demo\n");
+                Ok(VcpuExit::Io)
+            }),
+            step(|_, _| Ok(VcpuExit::Shutdown)),
+        ]);
+        let (end, board, news) = boot_and_run(rig, &mut vcpu);
+        assert_eq!(end, RunEnd::Shutdown);
+        assert_eq!(news.first(), Some(&VmEvent::Started));
+        let text = board.shared.serial_log.lock().expect("log").text();
+        assert_eq!(text, "hv arm64 demo\n");
+        // The DTB is in guest memory where X0 pointed.
+        let mut magic = [0u8; 4];
+        board
+            .shared
+            .memory
+            .read(RAM_BASE + (2 << 20), &mut magic)
+            .expect("dtb");
+        assert_eq!(magic, [0xD0, 0x0D, 0xFE, 0xED]);
+    }
+
+    #[test]
+    fn a_key_raises_the_cpu_line_and_reading_port_0x60_lowers_it() {
+        let rig = rig(None);
+        rig.host
+            .send(HostEvent::Key {
+                key: Key::A,
+                pressed: true,
+            })
+            .expect("send");
+        let mut vcpu = ScriptedVcpu::new(vec![
+            step(|cpu, io| {
+                assert_eq!(cpu.irq_line.last(), Some(&true), "line high before entry");
+                let mut v = [0u8];
+                io.mmio_read(ISA_WINDOW_BASE + 0x60, &mut v);
+                assert_eq!(v[0], 0x1E);
+                Ok(VcpuExit::Io)
+            }),
+            step(|cpu, _| {
+                assert_eq!(cpu.irq_line.last(), Some(&false), "lowered after the read");
+                Ok(VcpuExit::Shutdown)
+            }),
+        ]);
+        let (end, _, _) = boot_and_run(rig, &mut vcpu);
+        assert_eq!(end, RunEnd::Shutdown);
+    }
+
+    #[test]
+    fn a_halted_vcpu_waits_for_a_key_without_spinning() {
+        let rig = rig(None);
+        let host = rig.host.clone();
+        let sender = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            host.send(HostEvent::Key {
+                key: Key::B,
+                pressed: true,
+            })
+            .expect("send");
+        });
+        let started = Instant::now();
+        let mut vcpu = ScriptedVcpu::new(vec![
+            step(|_, _| Ok(VcpuExit::Halt)),
+            step(move |cpu, io| {
+                assert!(started.elapsed() >= std::time::Duration::from_millis(40));
+                assert_eq!(cpu.irq_line.last(), Some(&true));
+                let mut v = [0u8];
+                io.mmio_read(ISA_WINDOW_BASE + 0x60, &mut v);
+                assert_eq!(v[0], 0x30, "set 1 make code of B");
+                Ok(VcpuExit::Shutdown)
+            }),
+        ]);
+        let (end, _, _) = boot_and_run(rig, &mut vcpu);
+        sender.join().expect("sender");
+        assert_eq!(end, RunEnd::Shutdown);
+    }
+
+    #[test]
+    fn psci_reset_reloads_memory_and_registers() {
+        let rig = rig(None);
+        let mut vcpu = ScriptedVcpu::new(vec![
+            step(|cpu, io| {
+                cpu.regs.insert(Arm64Reg::X(5), 7);
+                cpu.regs.insert(Arm64Reg::Pc, 0x1234);
+                serial(io, b"1");
+                Ok(VcpuExit::Reset)
+            }),
+            step(|cpu, io| {
+                assert_eq!(cpu.regs[&Arm64Reg::X(5)], 0);
+                assert_eq!(cpu.regs[&Arm64Reg::Pc], RAM_BASE + 0x8_0000);
+                serial(io, b"2");
+                Ok(VcpuExit::Shutdown)
+            }),
+        ]);
+        let (end, board, news) = boot_and_run(rig, &mut vcpu);
+        assert_eq!(end, RunEnd::Shutdown);
+        assert!(
+            news.iter()
+                .any(|e| matches!(e, VmEvent::Reset(why) if why.contains("PSCI")))
+        );
+        assert_eq!(board.shared.serial_log.lock().expect("log").text(), "12");
+        let mut code = [0u8; 8];
+        board
+            .shared
+            .memory
+            .read(RAM_BASE + 0x8_0000, &mut code)
+            .expect("image");
+        assert_eq!(code, IMAGE);
+    }
+
+    #[test]
+    fn with_a_gic_lines_go_to_spis_and_the_cpu_line_is_untouched() {
+        let calls = Arc::new(Mutex::new(Vec::new()));
+        let c = calls.clone();
+        let sink: Arc<dyn SpiSink> = Arc::new(move |intid: u32, level: bool| {
+            c.lock().expect("calls").push((intid, level));
+            Ok(())
+        });
+        let rig = rig(Some(sink));
+        rig.host
+            .send(HostEvent::Key {
+                key: Key::A,
+                pressed: true,
+            })
+            .expect("send");
+        let mut vcpu = ScriptedVcpu::new(vec![
+            step(|_, io| {
+                let mut v = [0u8];
+                io.mmio_read(ISA_WINDOW_BASE + 0x60, &mut v);
+                Ok(VcpuExit::Halt)
+            }),
+            // The edge since the last wake-up wakes the halt once; then a quit ends it.
+            step(|_, _| Ok(VcpuExit::Shutdown)),
+        ]);
+        let (end, _, _) = boot_and_run(rig, &mut vcpu);
+        assert_eq!(end, RunEnd::Shutdown);
+        assert!(vcpu.cpu.irq_line.is_empty(), "{:?}", vcpu.cpu.irq_line);
+        assert_eq!(*calls.lock().expect("calls"), [(42, true), (42, false)]);
+    }
+
+    #[test]
+    fn i8042_reset_command_resets_and_quit_ends() {
+        let rig = rig(None);
+        let host = rig.host.clone();
+        let mut vcpu = ScriptedVcpu::new(vec![
+            step(|_, io| {
+                io.mmio_write(ISA_WINDOW_BASE + 0x64, &[0xFE]);
+                Ok(VcpuExit::Io)
+            }),
+            step(move |cpu, _| {
+                assert_eq!(cpu.regs[&Arm64Reg::Pc], RAM_BASE + 0x8_0000);
+                host.send(HostEvent::Quit).expect("send");
+                Ok(VcpuExit::Io)
+            }),
+        ]);
+        let (end, _, news) = boot_and_run(rig, &mut vcpu);
+        assert_eq!(end, RunEnd::Quit);
+        assert!(news.iter().any(|e| matches!(e, VmEvent::Reset(_))));
+    }
+
+    #[test]
+    fn backend_errors_end_the_run_with_a_register_dump() {
+        let rig = rig(None);
+        let mut vcpu = ScriptedVcpu::new(vec![]);
+        let (end, _, _) = boot_and_run(rig, &mut vcpu);
+        assert!(matches!(end, RunEnd::Error(e) if e.contains("script ran out")));
+        assert!(register_dump(&vcpu).contains("pc=0x40080000"));
+    }
+}
