@@ -199,6 +199,11 @@ fn gic(fdt: &mut FdtWriter, cfg: &DtConfig) -> Result<()> {
     fdt.property_u32("#interrupt-cells", 3).map_err(fdt_err)?;
     fdt.property_u32("#redistributor-regions", 1)
         .map_err(fdt_err)?;
+    // An interrupt provider states its child address format (dtc checks this); the GIC
+    // has no children here (no ITS), so the empty ranges maps nothing.
+    fdt.property_u32("#address-cells", 2).map_err(fdt_err)?;
+    fdt.property_u32("#size-cells", 2).map_err(fdt_err)?;
+    fdt.property_null("ranges").map_err(fdt_err)?;
     let redist_size = GIC_REDIST_SIZE_PER_CPU * u64::from(cfg.vcpus.max(1));
     fdt.property_array_u64(
         "reg",
