@@ -402,6 +402,23 @@ mod tests {
     }
 
     #[test]
+    fn the_shipped_demo_lands_where_it_is_linked() {
+        // assets/arm64-demo.img is linked at 0x4008_0000 and carries an Image header;
+        // QEMU's -kernel and this loader must both put it there.
+        let demo = include_bytes!("../../../../assets/arm64-demo.img");
+        let Ok(ImageKind::Linux(h)) = parse_image(demo) else {
+            panic!("the demo has no valid Image header");
+        };
+        assert_eq!(h.text_offset, 0x8_0000);
+        assert!(
+            h.image_size >= demo.len() as u64 + 0x4000,
+            "BSS and stack included"
+        );
+        let p = plan(demo, 0x1000, 64 * MIB).expect("plan");
+        assert_eq!(p.kernel_addr, 0x4008_0000);
+    }
+
+    #[test]
     fn entry_registers_follow_the_protocol() {
         let p = BootPlan {
             kind: ImageKind::Raw,
