@@ -1,5 +1,6 @@
 //! The machine: a PC built from the devices, and the vCPU loop that runs it.
 
+pub mod arm64;
 pub mod deadline;
 pub mod events;
 pub mod journey;
