@@ -179,6 +179,6 @@ fn status_for(end: &RunEnd, matched: bool, timed_out: bool, args: &RunArgs) -> i
             }
         }
         RunEnd::DebugExit(s) => *s,
-        RunEnd::Quit => 0,
+        RunEnd::Quit | RunEnd::PowerOff => 0,
     }
 }

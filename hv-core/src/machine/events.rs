@@ -47,6 +47,8 @@ pub enum RunEnd {
     Quit,
     /// The guest shut down (triple fault) and `--no-reboot` was given.
     Shutdown,
+    /// The guest powered the machine off (PSCI SYSTEM_OFF or CPU_OFF on arm64).
+    PowerOff,
     /// The guest executed `hlt` with interrupts disabled: nothing can wake it.
     HaltedWithInterruptsOff {
         /// Where it stopped (linear address).
@@ -62,7 +64,7 @@ impl RunEnd {
     pub fn exit_status(&self) -> i32 {
         match self {
             RunEnd::DebugExit(s) => *s,
-            RunEnd::Quit | RunEnd::HaltedWithInterruptsOff { .. } => 0,
+            RunEnd::Quit | RunEnd::PowerOff | RunEnd::HaltedWithInterruptsOff { .. } => 0,
             RunEnd::Shutdown => 0,
             RunEnd::Error(_) => 1,
         }
@@ -76,6 +78,7 @@ impl fmt::Display for RunEnd {
                 write!(f, "guest exited through the debug-exit port (status {s})")
             }
             RunEnd::Quit => write!(f, "stopped by the user"),
+            RunEnd::PowerOff => write!(f, "guest powered off"),
             RunEnd::Shutdown => write!(
                 f,
                 "guest shut down (triple fault) and --no-reboot was given"

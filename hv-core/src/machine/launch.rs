@@ -3,12 +3,15 @@
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
 
-use crossbeam_channel::{Receiver, bounded, unbounded};
+use crossbeam_channel::{bounded, unbounded};
 
 use super::deadline::DeadlineKicker;
 use super::events::{RunEnd, VmChannels, VmEvent, VmInput};
+pub use super::handle::MachineHandle;
+
+/// The PC's handle is the common [`MachineHandle`].
+pub type PcHandle = MachineHandle;
 use super::journey::JourneyRecorder;
 use super::layout::pc_memory;
 use super::pc::{PcBoard, SharedParts};
@@ -22,7 +25,6 @@ use crate::error::{HvError, Result};
 use crate::hypervisor::{Hypervisor, Vcpu, VcpuX86, Vm, VmConfig};
 use crate::loader::BootImage;
 use crate::loader::disk::Drives;
-use crate::memory::GuestMemory;
 
 /// How to build the PC.
 #[derive(Debug)]
@@ -48,43 +50,8 @@ impl std::fmt::Debug for SerialSink {
     }
 }
 
-/// The front end's view of a running PC.
-#[derive(Debug)]
-pub struct PcHandle {
-    /// Send keys and commands.
-    pub input: VmInput,
-    /// News from the VM.
-    pub events: Receiver<VmEvent>,
-    /// Guest memory (VGA memory is read from here).
-    pub memory: GuestMemory,
-    /// The VGA register file.
-    pub vga: Arc<Mutex<VgaState>>,
-    /// COM1's recent output.
-    pub serial_log: Arc<Mutex<SerialLog>>,
-    /// Exit counters.
-    pub stats: Arc<ExitStats>,
-    /// Keystroke journeys.
-    pub journey: JourneyRecorder,
-    /// Machine time (shared with the devices).
-    pub clock: Arc<dyn Clock>,
-    /// The backend's name.
-    pub backend: &'static str,
-    thread: Option<JoinHandle<RunEnd>>,
-}
-
-impl PcHandle {
-    /// Waits for the vCPU thread and returns how the run ended.
-    pub fn join(mut self) -> RunEnd {
-        match self.thread.take().map(JoinHandle::join) {
-            Some(Ok(end)) => end,
-            Some(Err(_)) => RunEnd::Error("the vCPU thread panicked".into()),
-            None => RunEnd::Quit,
-        }
-    }
-}
-
 /// Builds a PC on `hv` and starts its vCPU thread.
-pub fn launch<H: Hypervisor>(hv: &H, config: PcConfig) -> Result<PcHandle>
+pub fn launch<H: Hypervisor>(hv: &H, config: PcConfig) -> Result<MachineHandle>
 where
     H::Vm: 'static,
     <H::Vm as Vm>::Vcpu: VcpuX86,
@@ -176,7 +143,7 @@ where
             ));
         }
     };
-    Ok(PcHandle {
+    Ok(MachineHandle {
         input: VmInput::new(host_tx, kicker),
         events: vm_rx,
         memory,

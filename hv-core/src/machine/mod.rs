@@ -3,6 +3,7 @@
 pub mod arm64;
 pub mod deadline;
 pub mod events;
+pub mod handle;
 pub mod journey;
 pub mod launch;
 pub mod layout;

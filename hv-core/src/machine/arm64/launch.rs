@@ -12,9 +12,8 @@
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
 
-use crossbeam_channel::{Receiver, bounded, unbounded};
+use crossbeam_channel::{bounded, unbounded};
 
 use crate::clock::{Clock, HostClock};
 use crate::devices::system::SystemControl;
@@ -24,6 +23,7 @@ use crate::error::{HvError, Result};
 use crate::hypervisor::{Hypervisor, Vcpu, VcpuArm64, Vm, VmConfig};
 use crate::machine::deadline::DeadlineKicker;
 use crate::machine::events::{RunEnd, VmChannels, VmEvent, VmInput};
+use crate::machine::handle::MachineHandle;
 use crate::machine::journey::JourneyRecorder;
 use crate::machine::pc::SharedParts;
 use crate::machine::stats::ExitStats;
@@ -75,44 +75,9 @@ impl<V: Vm> SpiSink for VmSpi<V> {
     }
 }
 
-/// The front end's view of a running arm64 board (the fields of the PC's handle).
-#[derive(Debug)]
-pub struct Arm64Handle {
-    /// Send keys and commands.
-    pub input: VmInput,
-    /// News from the VM.
-    pub events: Receiver<VmEvent>,
-    /// Guest memory (VGA memory is read from here, at the PC address).
-    pub memory: GuestMemory,
-    /// The VGA register file.
-    pub vga: Arc<Mutex<VgaState>>,
-    /// The PL011's recent output.
-    pub serial_log: Arc<Mutex<SerialLog>>,
-    /// Exit counters.
-    pub stats: Arc<ExitStats>,
-    /// Keystroke journeys.
-    pub journey: JourneyRecorder,
-    /// Machine time (shared with the devices).
-    pub clock: Arc<dyn Clock>,
-    /// The backend's name.
-    pub backend: &'static str,
-    thread: Option<JoinHandle<RunEnd>>,
-}
-
-impl Arm64Handle {
-    /// Waits for the vCPU thread and returns how the run ended.
-    pub fn join(mut self) -> RunEnd {
-        match self.thread.take().map(JoinHandle::join) {
-            Some(Ok(end)) => end,
-            Some(Err(_)) => RunEnd::Error("the vCPU thread panicked".into()),
-            None => RunEnd::Quit,
-        }
-    }
-}
-
 /// Builds the board on a VM from `hv` without a GIC (the vCPU's IRQ line is the OR of
 /// the device lines).
-pub fn launch_on<H: Hypervisor>(hv: &H, config: Arm64Config) -> Result<Arm64Handle>
+pub fn launch_on<H: Hypervisor>(hv: &H, config: Arm64Config) -> Result<MachineHandle>
 where
     H::Vm: 'static,
     <H::Vm as Vm>::Vcpu: VcpuArm64,
@@ -128,7 +93,7 @@ pub fn launch<V>(
     backend: &'static str,
     config: Arm64Config,
     set_spi: Option<SetSpiFn<V>>,
-) -> Result<Arm64Handle>
+) -> Result<MachineHandle>
 where
     V: Vm + 'static,
     V::Vcpu: VcpuArm64,
@@ -178,6 +143,7 @@ where
     let (ready_tx, ready_rx) = bounded(1);
     let loop_journey = journey.clone();
 
+    let thread_clock = clock.clone();
     let thread = std::thread::Builder::new()
         .name("hv-vcpu0".into())
         .spawn(move || {
@@ -192,7 +158,7 @@ where
                 }
             };
             let kicker = vcpu.kicker();
-            let deadline = match DeadlineKicker::spawn(kicker.clone()) {
+            let deadline = match DeadlineKicker::spawn(kicker.clone(), thread_clock) {
                 Ok(d) => d,
                 Err(e) => {
                     let _ = ready_tx.send(Err(HvError::Os {
@@ -243,7 +209,7 @@ where
             ));
         }
     };
-    Ok(Arm64Handle {
+    Ok(MachineHandle {
         input: VmInput::new(host_tx, kicker),
         events: vm_rx,
         memory,

@@ -30,4 +30,4 @@ pub mod vcpu_loop;
 
 pub use board::Arm64Board;
 pub use interrupts::{SpiRouter, SpiSink};
-pub use launch::{Arm64Config, Arm64Handle, launch, launch_on};
+pub use launch::{Arm64Config, launch, launch_on};

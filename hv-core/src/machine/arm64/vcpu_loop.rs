@@ -14,7 +14,7 @@
 //! passes. WFI wakes on a pending interrupt even when PSTATE.I masks it, so unlike x86
 //! `hlt` with IF=0 a halt never ends the run.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crossbeam_channel::{RecvTimeoutError, TryRecvError};
 
@@ -184,10 +184,7 @@ fn step<V: VcpuArm64>(
     }
 
     // 4. Run.
-    let clock = board.shared.clock.clone();
-    let deadline = next_deadline(board, typist);
-    ctx.deadline
-        .arm(deadline.map(|d| Instant::now() + d.saturating_sub(clock.now())));
+    ctx.deadline.arm(next_deadline(board, typist));
     let exit = vcpu.run(board);
     let stats = &board.shared.stats;
     match exit {
@@ -203,7 +200,7 @@ fn step<V: VcpuArm64>(
         Ok(VcpuExit::Shutdown) => {
             stats.count(ExitKind::Other);
             log::info!("guest powered off (PSCI)");
-            return Ok(Flow::End(RunEnd::Shutdown));
+            return Ok(Flow::End(RunEnd::PowerOff));
         }
         Ok(VcpuExit::Reset) => {
             stats.count(ExitKind::Other);
@@ -375,6 +372,7 @@ pub fn register_dump<V: VcpuArm64>(vcpu: &V) -> String {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Instant;
     //! The loop against a scripted vCPU: each `run` executes the next step of a script
     //! that plays the guest (checks registers, does MMIO through the board, returns an
     //! exit). This is the whole board + loop as a backend drives it, minus the CPU.
@@ -493,7 +491,11 @@ mod tests {
         let (tx, news) = unbounded();
         let ctx = LoopContext {
             channels: VmChannels { rx, tx },
-            deadline: DeadlineKicker::spawn(Arc::new(NoKick)).expect("deadline thread"),
+            deadline: DeadlineKicker::spawn(
+                Arc::new(NoKick),
+                Arc::new(crate::clock::HostClock::new()),
+            )
+            .expect("deadline thread"),
             boot: BootSource {
                 image: IMAGE.into(),
                 dtb,
@@ -551,7 +553,7 @@ mod tests {
             step(|_, _| Ok(VcpuExit::Shutdown)),
         ]);
         let (end, board, news) = boot_and_run(rig, &mut vcpu);
-        assert_eq!(end, RunEnd::Shutdown);
+        assert_eq!(end, RunEnd::PowerOff);
         assert_eq!(news.first(), Some(&VmEvent::Started));
         let text = board.shared.serial_log.lock().expect("log").text();
         assert_eq!(text, "hv arm64 demo\n");
@@ -588,7 +590,7 @@ mod tests {
             }),
         ]);
         let (end, _, _) = boot_and_run(rig, &mut vcpu);
-        assert_eq!(end, RunEnd::Shutdown);
+        assert_eq!(end, RunEnd::PowerOff);
     }
 
     #[test]
@@ -617,7 +619,7 @@ mod tests {
         ]);
         let (end, _, _) = boot_and_run(rig, &mut vcpu);
         sender.join().expect("sender");
-        assert_eq!(end, RunEnd::Shutdown);
+        assert_eq!(end, RunEnd::PowerOff);
     }
 
     #[test]
@@ -638,7 +640,7 @@ mod tests {
             }),
         ]);
         let (end, board, news) = boot_and_run(rig, &mut vcpu);
-        assert_eq!(end, RunEnd::Shutdown);
+        assert_eq!(end, RunEnd::PowerOff);
         assert!(
             news.iter()
                 .any(|e| matches!(e, VmEvent::Reset(why) if why.contains("PSCI")))
@@ -678,7 +680,7 @@ mod tests {
             step(|_, _| Ok(VcpuExit::Shutdown)),
         ]);
         let (end, _, _) = boot_and_run(rig, &mut vcpu);
-        assert_eq!(end, RunEnd::Shutdown);
+        assert_eq!(end, RunEnd::PowerOff);
         assert!(vcpu.cpu.irq_line.is_empty(), "{:?}", vcpu.cpu.irq_line);
         assert_eq!(*calls.lock().expect("calls"), [(42, true), (42, false)]);
     }
