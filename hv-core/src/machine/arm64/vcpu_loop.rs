@@ -372,13 +372,13 @@ pub fn register_dump<V: VcpuArm64>(vcpu: &V) -> String {
 
 #[cfg(test)]
 mod tests {
-    use std::time::Instant;
     //! The loop against a scripted vCPU: each `run` executes the next step of a script
     //! that plays the guest (checks registers, does MMIO through the board, returns an
     //! exit). This is the whole board + loop as a backend drives it, minus the CPU.
 
     use std::collections::{HashMap, VecDeque};
     use std::sync::{Arc, Mutex};
+    use std::time::Instant;
 
     use crossbeam_channel::{Sender, unbounded};
 
