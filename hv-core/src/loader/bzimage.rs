@@ -77,7 +77,7 @@ pub fn setup_header_of(bytes: &[u8]) -> Result<setup_header, LoadError> {
         .get(SETUP_HEADER_OFFSET..SETUP_HEADER_OFFSET + size)
         .ok_or_else(|| {
             invalid(format!(
-                "is too short for a Linux setup header ({} bytes; the header ends at {:#x})",
+                "too short for a Linux setup header ({} bytes; the header ends at {:#x})",
                 bytes.len(),
                 SETUP_HEADER_OFFSET + size
             ))
@@ -137,24 +137,24 @@ impl BzImageLinux {
         let (boot_flag, magic, version) = (hdr.boot_flag, hdr.header, hdr.version);
         if boot_flag != 0xAA55 || magic != HDRS_MAGIC {
             return Err(invalid(
-                "is not a Linux bzImage (no \"HdrS\" setup header at offset 0x202)".into(),
+                "not a Linux bzImage (no \"HdrS\" setup header at offset 0x202)".into(),
             ));
         }
         let proto = format!("{}.{:02}", version >> 8, version & 0xFF);
         if version < MIN_PROTOCOL {
             return Err(invalid(format!(
-                "uses Linux boot protocol {proto}, which is too old; hv enters the 64-bit entry point and needs 2.06 or newer"
+                "Linux boot protocol {proto} is too old; hv enters the 64-bit entry point and needs 2.06 or newer"
             )));
         }
         if hdr.loadflags & LOADED_HIGH == 0 {
             return Err(invalid(
-                "is a zImage (loaded below 1 MiB), not a bzImage; hv boots bzImages".into(),
+                "a zImage (loaded below 1 MiB), not a bzImage; hv boots bzImages".into(),
             ));
         }
         let xloadflags = hdr.xloadflags;
         if xloadflags & XLF_KERNEL_64 == 0 {
             return Err(invalid(format!(
-                "has no 64-bit entry point (XLF_KERNEL_64 is clear: xloadflags {xloadflags:#x}, boot protocol {proto}); hv boots 64-bit kernels"
+                "no 64-bit entry point (XLF_KERNEL_64 is clear: xloadflags {xloadflags:#x}, boot protocol {proto}); hv boots 64-bit kernels"
             )));
         }
         let setup_sects = match hdr.setup_sects {
@@ -165,19 +165,19 @@ impl BzImageLinux {
         let len = bytes.len() as u64;
         if pm_offset >= len {
             return Err(invalid(format!(
-                "is truncated: the setup code is {setup_sects} sectors, so the kernel starts at offset {pm_offset:#x}, but the file has {len:#x} bytes"
+                "truncated: the setup code is {setup_sects} sectors, so the kernel starts at offset {pm_offset:#x}, but the file has {len:#x} bytes"
             )));
         }
         let kernel_size = len - pm_offset;
         if kernel_size <= 0x200 {
             return Err(invalid(format!(
-                "is truncated: the protected-mode kernel is {kernel_size} bytes, too small to hold the 64-bit entry point at +0x200"
+                "truncated: the protected-mode kernel is {kernel_size} bytes, too small to hold the 64-bit entry point at +0x200"
             )));
         }
         let load_addr = u64::from(hdr.code32_start);
         if load_addr < HIGH_MEMORY_START || load_addr % PAGE != 0 {
             return Err(invalid(format!(
-                "asks to be loaded at {load_addr:#x} (code32_start); a bzImage loads at a page-aligned address from 1 MiB up"
+                "code32_start {load_addr:#x} is not a page-aligned address from 1 MiB up, where a bzImage loads"
             )));
         }
         // The kernel decompresses in place and needs init_size bytes from its load address.
@@ -192,7 +192,7 @@ impl BzImageLinux {
             .filter(|&e| e <= ram_end)
             .ok_or_else(|| {
                 invalid(format!(
-                    "needs {} MiB of RAM from {load_addr:#x} (kernel {kernel_size} bytes, init_size {init_size}) but RAM ends at {} MiB; give more --memory",
+                    "the kernel needs {} MiB of RAM from {load_addr:#x} (kernel {kernel_size} bytes, init_size {init_size}) but RAM ends at {} MiB; give more --memory",
                     need.div_ceil(1 << 20),
                     ram_end >> 20
                 ))

@@ -71,11 +71,11 @@ pub fn detect(head: &[u8], len: u64) -> Result<ImageKind, LoadError> {
     }
     if let Some(off) = find_multiboot2(head) {
         return Err(LoadError::Invalid(format!(
-            "is a Multiboot2 kernel (magic 0xE85250D6 at offset {off:#x}); hv boots Multiboot 1 kernels (header magic 0x1BADB002)"
+            "a Multiboot2 kernel (magic 0xE85250D6 at offset {off:#x}); hv boots Multiboot 1 kernels (header magic 0x1BADB002)"
         )));
     }
     Err(LoadError::Invalid(format!(
-        "is not a recognised image ({len} bytes): no boot signature (0x55AA) at offset 510, not a floppy size, no multiboot header, not ELF or a Linux bzImage; for raw real-mode code use --format flat"
+        "not a recognised image ({len} bytes): no boot signature (0x55AA) at offset 510, not a floppy size, no multiboot header, not ELF or a Linux bzImage; for raw real-mode code use --format flat"
     )))
 }
 

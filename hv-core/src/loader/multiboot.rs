@@ -249,14 +249,14 @@ fn elf_segments(bytes: &[u8]) -> Result<(Vec<Segment>, u32), LoadError> {
         1 => {}
         2 => {
             return Err(invalid(
-                "is a 64-bit ELF file, but multiboot kernels are 32-bit ELF (build with -m32 and link with -m elf_i386)".into(),
+                "a 64-bit ELF file, but multiboot kernels are 32-bit ELF (build with -m32 and link with -m elf_i386)".into(),
             ));
         }
         c => return Err(invalid(format!("unknown ELF class {c}"))),
     }
     if bytes[5] != 1 {
         return Err(invalid(
-            "is a big-endian ELF file; multiboot kernels are little-endian x86".into(),
+            "a big-endian ELF file; multiboot kernels are little-endian x86".into(),
         ));
     }
     if bytes.len() < EHDR32 {
@@ -270,12 +270,12 @@ fn elf_segments(bytes: &[u8]) -> Result<(Vec<Segment>, u32), LoadError> {
     let (e_type, e_machine) = (field16(16), field16(18));
     if e_machine != 3 {
         return Err(invalid(format!(
-            "is an ELF file for machine {e_machine}, not for i386 (3)"
+            "an ELF file for machine {e_machine}, not for i386 (3)"
         )));
     }
     if e_type != 2 {
         return Err(invalid(format!(
-            "is not an ELF executable (e_type {e_type}; link it into an executable)"
+            "not an ELF executable (e_type {e_type}; link it into an executable)"
         )));
     }
     let e_entry = field32(24);
@@ -435,7 +435,7 @@ impl MultibootImage {
             HeaderSearch::None => {
                 return Err(invalid(match find_multiboot2(&bytes) {
                     Some(off) => format!(
-                        "is a Multiboot2 kernel (magic 0xE85250D6 at offset {off:#x}); hv boots Multiboot 1 kernels (header magic 0x1BADB002)"
+                        "a Multiboot2 kernel (magic 0xE85250D6 at offset {off:#x}); hv boots Multiboot 1 kernels (header magic 0x1BADB002)"
                     ),
                     None => "no multiboot header (magic 0x1BADB002) in the first 8 KiB".into(),
                 }));
@@ -453,7 +453,8 @@ impl MultibootImage {
             None if bytes.starts_with(b"\x7fELF") => elf_segments(&bytes)?,
             None => {
                 return Err(invalid(
-                    "is not an ELF file and its multiboot header has no address fields (flag bit 16)".into(),
+                    "not an ELF file, and its multiboot header has no address fields (flag bit 16)"
+                        .into(),
                 ));
             }
         };

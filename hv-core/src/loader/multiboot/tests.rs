@@ -423,7 +423,7 @@ fn multiboot2_is_detected_and_refused() {
     let mut elf64 = bare_bones();
     elf64[0x100..0x10C].fill(0);
     elf64[0x100..0x140].copy_from_slice(&v);
-    assert!(err(elf64).contains("is a Multiboot2 kernel"));
+    assert!(err(elf64).contains("a Multiboot2 kernel"));
 }
 
 #[test]
