@@ -2,7 +2,7 @@
 ; (AH=41h), reads two sectors at LBA 40 with AH=42h and runs them. Stage 2 writes
 ; sector 60 with AH=43h (the overlay keeps it unless --writable) and prints.
 bits 16
-org 0x7c00
+section boot start=0 vstart=0x7c00
 start:
   cli
   xor ax, ax
@@ -72,27 +72,30 @@ msg_fail: db "LBA READ FAILED", 0
   dw 0xaa55
 
 ; ---- LBA 40..41, loaded at 0x8000.
-  times 40*512-($-$$) db 0
+section stage2 start=40*512 vstart=0x8000
 stage2:
   mov si, wdap
   mov ax, 0x4300
   mov dl, [boot_drive]
   int 0x13
   jc .wfail
-  mov si, 0x8000 + msg_ok - stage2
+  mov si, msg_ok
   mov di, 160
   call print
   cli
   hlt
 .wfail:
-  mov si, 0x8000 + msg_wfail - stage2
+  mov si, msg_wfail
   mov di, 160
   call print
   cli
   hlt
 msg_ok: db "LBA stage 2 running, sector 60 written", 0
 msg_wfail: db "LBA WRITE FAILED", 0
-  times 41*512-($-$$) db 0
-  db "WRITTEN BY THE GUEST"
-  times 512-20 db 0xee
-  times 64*512-($-$$) db 0
+  times 512-($-$$) db 0
+  db "WRITTEN BY THE GUEST"     ; LBA 41, written to LBA 60 by stage 2
+  times 1024-($-$$) db 0xee
+
+; ---- Pad the image to 64 sectors.
+section tail start=64*512-1
+  db 0

@@ -249,7 +249,8 @@ impl BzImageLinux {
         self.initrd.as_ref().map(|(a, _)| *a)
     }
 
-    fn boot_params(&self, hdr: setup_header, ram: u64) -> boot_params {
+    fn boot_params(&self, hdr: setup_header, mem: &GuestMemory) -> boot_params {
+        let ram = ram_end(mem);
         let mut p = boot_params {
             hdr,
             ..Default::default()
@@ -277,11 +278,11 @@ impl BzImageLinux {
         si.orig_video_lines = 25;
         si.orig_video_isVGA = 1;
         si.orig_video_points = 16;
-        let map = e820_map(ram);
+        let map = e820_map(mem);
         for (slot, e) in p.e820_table.iter_mut().zip(&map) {
             *slot = boot_e820_entry {
-                addr: e.addr,
-                size: e.size,
+                addr: e.base,
+                size: e.len,
                 r#type: e.kind,
             };
         }
@@ -308,7 +309,7 @@ impl BootImage for BzImageLinux {
         )
         .map_err(|e| invalid(format!("loading the kernel: {e}")))?;
         let hdr = loaded.setup_header.unwrap_or(self.hdr);
-        let params = self.boot_params(hdr, ram);
+        let params = self.boot_params(hdr, mem);
         let write = |at: u64, b: &[u8]| {
             mem.write(at, b)
                 .map_err(|e| invalid(format!("writing guest memory at {at:#x}: {e}")))

@@ -609,12 +609,12 @@ impl BootImage for MultibootImage {
             w.u32(entry + 4, (*at + m.bytes.len() as u64) as u32)?;
             w.u32(entry + 8, name)?;
         }
-        let map: Vec<E820Entry> = e820_map(ram);
+        let map: Vec<E820Entry> = e820_map(mem);
         for (i, e) in map.iter().enumerate() {
             let at = b + BLOCK_MMAP + 24 * i as u64;
             w.u32(at, 20)?;
-            w.put(at + 4, &e.addr.to_le_bytes())?;
-            w.put(at + 12, &e.size.to_le_bytes())?;
+            w.put(at + 4, &e.base.to_le_bytes())?;
+            w.put(at + 12, &e.len.to_le_bytes())?;
             w.u32(at + 20, e.kind)?;
         }
 
