@@ -120,7 +120,11 @@ fn mode_13h_pixels_reach_the_screenshot() {
     let mut buf = vec![0; reader.output_buffer_size().expect("size")];
     let info = reader.next_frame(&mut buf).expect("png frame");
     let (w, h) = (info.width as usize, info.height as usize);
-    assert_eq!(w * 200, h * 320, "a 320x200 picture (possibly scaled): {w}x{h}");
+    assert_eq!(
+        w * 200,
+        h * 320,
+        "a 320x200 picture (possibly scaled): {w}x{h}"
+    );
     let scale = w / 320;
     let channels = info.line_size / w;
     let pixel = |x: usize, y: usize| {
@@ -128,6 +132,10 @@ fn mode_13h_pixels_reach_the_screenshot() {
         [buf[at], buf[at + 1], buf[at + 2]]
     };
     assert_eq!(pixel(108, 58), [0xAA, 0, 0], "red square (VGA colour 4)");
-    assert_eq!(pixel(0, 0), [0xFF, 0xFF, 0xFF], "white pixel written directly");
+    assert_eq!(
+        pixel(0, 0),
+        [0xFF, 0xFF, 0xFF],
+        "white pixel written directly"
+    );
     assert_eq!(pixel(200, 150), [0, 0, 0], "cleared background");
 }
