@@ -190,6 +190,157 @@ mod tests {
         assert_eq!(b.pic.acknowledge(), Some(0x09));
     }
 
+    mod fake {
+        use std::sync::Arc;
+
+        use crate::arch::x86::regs::{Regs, Sregs};
+        use crate::exit::VcpuExit;
+        use crate::hypervisor::{IoHandler, Kicker, Vcpu, VcpuX86};
+
+        #[derive(Debug)]
+        struct NoKick;
+
+        impl Kicker for NoKick {
+            fn kick(&self) {}
+        }
+
+        /// A vCPU that only holds registers, to drive [`super::service`] without a backend.
+        #[derive(Debug, Default)]
+        pub struct FakeVcpu {
+            pub regs: Regs,
+            pub sregs: Sregs,
+            pub sregs_written: bool,
+        }
+
+        impl Vcpu for FakeVcpu {
+            fn run(&mut self, _io: &mut dyn IoHandler) -> crate::Result<VcpuExit> {
+                Ok(VcpuExit::Spurious)
+            }
+            fn kicker(&self) -> Arc<dyn Kicker> {
+                Arc::new(NoKick)
+            }
+        }
+
+        impl VcpuX86 for FakeVcpu {
+            fn regs(&self) -> crate::Result<Regs> {
+                Ok(self.regs)
+            }
+            fn set_regs(&mut self, regs: &Regs) -> crate::Result<()> {
+                self.regs = *regs;
+                Ok(())
+            }
+            fn sregs(&self) -> crate::Result<Sregs> {
+                Ok(self.sregs)
+            }
+            fn set_sregs(&mut self, sregs: &Sregs) -> crate::Result<()> {
+                self.sregs = *sregs;
+                self.sregs_written = true;
+                Ok(())
+            }
+            fn ready_for_interrupt(&self) -> bool {
+                false
+            }
+            fn inject_interrupt(&mut self, _vector: u8) -> crate::Result<()> {
+                Ok(())
+            }
+            fn request_interrupt_window(&mut self, _on: bool) -> crate::Result<()> {
+                Ok(())
+            }
+        }
+    }
+
+    use crate::arch::x86::regs::{Regs, Segment, Sregs};
+    use fake::FakeVcpu;
+
+    /// A vCPU stopped at the `out` of the stub for `vector`, called from 0000:7C10 with
+    /// `ax`, the frame at 0000:7000.
+    fn trapped(b: &PcBoard, vector: u8, ax: u16, rip_in_stub: u16) -> FakeVcpu {
+        let mem = &b.shared.memory;
+        for (i, w) in [ax, 0x7C10, 0, 0x0202].iter().enumerate() {
+            mem.write_u16(0x7000 + 2 * i as u64, *w).expect("frame");
+        }
+        let stub = rom::service_stub_offset(vector).unwrap_or(0);
+        FakeVcpu {
+            regs: Regs {
+                rax: u64::from(vector),
+                rsp: 0x7000,
+                rip: u64::from(stub + rip_in_stub),
+                rflags: 0x2,
+                ..Default::default()
+            },
+            sregs: Sregs {
+                cs: Segment::real_mode(rom::SEGMENT, true),
+                ds: Segment::real_mode(0, false),
+                es: Segment::real_mode(0, false),
+                ss: Segment::real_mode(0, false),
+                ..Default::default()
+            },
+            sregs_written: false,
+        }
+    }
+
+    #[test]
+    fn service_returns_results_through_the_frame() {
+        let mut b = board();
+        let mut c = CpuView::for_test(Regs {
+            rax: 0x0500,
+            rcx: 0x1E61,
+            ..Default::default()
+        });
+        keyboard::int16(&mut c, &mut b);
+        // RIP at the `out` (offset 5) or past it (7): both accepted.
+        for rip in [5, 7] {
+            let mut vcpu = trapped(&b, 0x16, 0x0100, rip);
+            service(0x16, &mut vcpu, &mut b).expect("service");
+            let mem = &b.shared.memory;
+            assert_eq!(mem.read_u16(0x7000).expect("r"), 0x1E61, "AX in the frame");
+            assert_eq!(mem.read_u16(0x7006).expect("r") & 0x40, 0, "ZF clear");
+            assert_eq!(vcpu.regs.rax & 0xFF, 0, "AL = done");
+            assert_eq!(
+                vcpu.regs.rip,
+                u64::from(rom::service_stub_offset(0x16).unwrap_or(0) + rip)
+            );
+        }
+        // AH=00h takes it; the next AH=00h has to wait.
+        let mut vcpu = trapped(&b, 0x16, 0x0000, 5);
+        service(0x16, &mut vcpu, &mut b).expect("service");
+        let mut vcpu = trapped(&b, 0x16, 0x0000, 5);
+        service(0x16, &mut vcpu, &mut b).expect("service");
+        assert_eq!(vcpu.regs.rax & 0xFF, 1, "AL = wait");
+    }
+
+    #[test]
+    fn service_loads_es_when_a_call_returns_a_far_pointer() {
+        let mut b = board();
+        let mut vcpu = trapped(&b, 0x15, 0xC000, 5);
+        service(0x15, &mut vcpu, &mut b).expect("service");
+        assert!(vcpu.sregs_written);
+        assert_eq!(vcpu.sregs.es.base, rom::BASE);
+        assert_eq!(vcpu.regs.rbx & 0xFFFF, u64::from(rom::CONFIG_TABLE));
+    }
+
+    #[test]
+    fn traps_from_outside_the_matching_stub_are_ignored() {
+        let mut b = board();
+        // The guest's own `out 0xEF` at 0000:7C05.
+        let mut vcpu = trapped(&b, 0x16, 0x0000, 5);
+        vcpu.sregs.cs = Segment::real_mode(0, true);
+        vcpu.regs.rip = 0x7C05;
+        let before = vcpu.regs;
+        service(0x16, &mut vcpu, &mut b).expect("service");
+        assert_eq!(vcpu.regs, before);
+        // The int 16h stub claiming to be int 13h.
+        let mut vcpu = trapped(&b, 0x16, 0x0000, 5);
+        let before = vcpu.regs;
+        service(0x13, &mut vcpu, &mut b).expect("service");
+        assert_eq!(vcpu.regs, before);
+        // A stack in the ROM: answered "done" without doing anything.
+        let mut vcpu = trapped(&b, 0x16, 0x0000, 5);
+        vcpu.sregs.ss = Segment::real_mode(rom::SEGMENT, false);
+        service(0x16, &mut vcpu, &mut b).expect("service");
+        assert_eq!(vcpu.regs.rax & 0xFF, 0);
+    }
+
     #[test]
     fn unknown_vectors_are_ignored() {
         let mut b = board();

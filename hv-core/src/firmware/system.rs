@@ -18,7 +18,7 @@ pub const E820_RAM: u32 = 1;
 pub const E820_RESERVED: u32 = 2;
 /// int 15h "function not supported".
 const UNSUPPORTED: u8 = 0x86;
-/// int 15h "invalid command" (SeaBIOS RET_EUNSUPPORTED is 0x86 too; 0x01 for bad input).
+/// int 15h status for an argument the call cannot use (an E820 buffer outside RAM).
 const INVALID: u8 = 0x01;
 /// Longest int 15h AH=86h wait honoured (the deadline is a wrapping 32-bit µs count).
 const MAX_WAIT_US: u32 = 1 << 30;
