@@ -5,7 +5,7 @@
 //! the CPL, the instruction bytes and what they most likely are.
 
 use hv_core::arch::x86::insn::explain_emulation_failure;
-use hv_core::arch::x86::regs::{CR0_PG, EFER_LMA};
+use hv_core::arch::x86::regs::{CR0_PE, CR0_PG, EFER_LMA};
 use hv_core::arch::x86::{Regs, Sregs};
 use hv_core::{GuestFailure, GuestMemory};
 use kvm_bindings::{
@@ -51,7 +51,7 @@ impl Failure {
         let long_mode = sregs.efer & EFER_LMA != 0 && sregs.cs.l;
         match self {
             Failure::Internal(KVM_INTERNAL_ERROR_EMULATION) => {
-                explain_emulation_failure(bytes, sregs.cpl(), long_mode)
+                explain_emulation_failure(bytes, sregs.cpl(), sregs.cr0 & CR0_PE != 0, long_mode)
             }
             Failure::Internal(KVM_INTERNAL_ERROR_SIMUL_EX | KVM_INTERNAL_ERROR_DELIVERY_EV) => {
                 "the guest faulted while handling a fault; check its IDT, GDT and stack".into()

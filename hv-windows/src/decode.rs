@@ -25,6 +25,8 @@ pub(crate) struct VpState {
     pub cs: Segment,
     /// ExecutionState bits 0-1.
     pub cpl: u8,
+    /// ExecutionState bit 2 (CR0.PE).
+    pub protected_mode: bool,
     /// ExecutionState bit 4 (EFER.LMA).
     pub long_mode_active: bool,
     /// Length of the intercepted instruction (bits 0-3 of the bitfield byte); only
@@ -46,6 +48,7 @@ impl VpState {
             rflags: vp.Rflags,
             cs: segment_from_whv(&vp.Cs),
             cpl: (es & 0x3) as u8,
+            protected_mode: es & (1 << 2) != 0,
             long_mode_active: es & (1 << 4) != 0,
             instruction_len: vp._bitfield & 0xF,
             interruption_pending: es & (1 << 6) != 0,

@@ -376,7 +376,12 @@ fn emulation_result(
         state,
         format!("instruction emulation failed ({})", status.describe()),
         bytes.as_slice(),
-        explain_emulation_failure(bytes.as_slice(), state.cpl, state.long_mode_active),
+        explain_emulation_failure(
+            bytes.as_slice(),
+            state.cpl,
+            state.protected_mode,
+            state.long_mode_active,
+        ),
     ))
 }
 

@@ -13,6 +13,8 @@ pub enum InsnClass {
     Sse,
     /// AVX (VEX or EVEX encoded).
     Avx,
+    /// `iret` (any operand size).
+    Iret,
     /// Anything else.
     Other,
 }
@@ -37,6 +39,7 @@ pub fn classify(bytes: &[u8], long_mode: bool) -> InsnClass {
         return InsnClass::Other;
     };
     match op {
+        0xCF => InsnClass::Iret,
         0xD8..=0xDF => InsnClass::X87,
         0x9B => InsnClass::X87, // fwait
         // VEX/EVEX: outside 64-bit mode C4/C5/62 are LES/LDS/BOUND unless ModRM.mod == 11.
@@ -64,13 +67,26 @@ pub fn classify(bytes: &[u8], long_mode: bool) -> InsnClass {
     }
 }
 
-/// One sentence for an emulation failure at `cpl` with these bytes.
-pub fn explain_emulation_failure(bytes: &[u8], cpl: u8, long_mode: bool) -> String {
+/// One sentence for an emulation failure at `cpl` with these bytes. `protected_mode` is
+/// CR0.PE, `long_mode` is EFER.LMA.
+pub fn explain_emulation_failure(
+    bytes: &[u8],
+    cpl: u8,
+    protected_mode: bool,
+    long_mode: bool,
+) -> String {
     let kind = match classify(bytes, long_mode) {
         InsnClass::X87 => "an x87 floating-point instruction",
         InsnClass::Sse => "an MMX/SSE instruction",
         InsnClass::Avx => "an AVX instruction",
-        InsnClass::Other => {
+        InsnClass::Iret if protected_mode && cpl == 0 => {
+            return "this is IRET at CPL 0 in protected mode; this host's KVM emulates kernel-mode \
+                    guest code and its instruction emulator implements IRET only in real mode. \
+                    Return from interrupt handlers with POPF + RETF (see assets/README.md), or run \
+                    on hardware KVM"
+                .to_string();
+        }
+        InsnClass::Iret | InsnClass::Other => {
             return if bytes.is_empty() {
                 "the instruction could not be read (RIP outside guest memory?)".to_string()
             } else {
@@ -106,19 +122,27 @@ mod tests {
         assert_eq!(classify(&[0xC5, 0xF8, 0x77], true), InsnClass::Avx); // vzeroupper
         assert_eq!(classify(&[0xC4, 0x06], false), InsnClass::Other); // les eax,[esi]
         assert_eq!(classify(&[0x90], false), InsnClass::Other);
+        assert_eq!(classify(&[0x66, 0xCF], false), InsnClass::Iret);
+        assert_eq!(classify(&[0x48, 0xCF], true), InsnClass::Iret);
+        assert_eq!(classify(&[0x66, 0xCF], false), InsnClass::Iret);
+        assert_eq!(classify(&[0x48, 0xCF], true), InsnClass::Iret);
         assert_eq!(classify(&[], false), InsnClass::Other);
         assert_eq!(classify(&[0x66; 20], false), InsnClass::Other);
     }
 
     #[test]
     fn explanation_names_the_cause_and_the_fix() {
-        let s = explain_emulation_failure(&[0xD9, 0xEE], 0, false);
+        let s = explain_emulation_failure(&[0xD9, 0xEE], 0, true, false);
         assert!(
             s.contains("x87") && s.contains("-mgeneral-regs-only"),
             "{s}"
         );
-        let s = explain_emulation_failure(&[0x0F, 0x57, 0xC0], 3, false);
+        let s = explain_emulation_failure(&[0x0F, 0x57, 0xC0], 3, true, false);
         assert!(s.contains("SSE") && !s.contains("CPL 0"), "{s}");
-        assert!(explain_emulation_failure(&[], 0, false).contains("could not be read"));
+        assert!(explain_emulation_failure(&[], 0, false, false).contains("could not be read"));
+        let s = explain_emulation_failure(&[0xCF, 0x55], 0, true, false);
+        assert!(s.contains("IRET") && s.contains("RETF"), "{s}");
+        let s = explain_emulation_failure(&[0xCF], 0, false, false);
+        assert!(!s.contains("IRET"), "real-mode IRET is emulated fine: {s}");
     }
 }
