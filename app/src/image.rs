@@ -4,7 +4,7 @@
 //! Every error is one line that names the file and the problem.
 
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::{Result, anyhow, bail};
 use hv_core::loader::boot_sector::DiskBoot;
@@ -29,12 +29,33 @@ pub struct Boot {
     pub drives: Drives,
 }
 
-/// The bundled demo image, used when `hv run` is given no IMAGE.
-pub fn demo_image_path() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("..")
-        .join("assets")
-        .join("demo.img")
+/// The bundled demo OS (built by `assets/build.sh`, committed), embedded so that `hv run`
+/// with no IMAGE works from any directory and from an installed binary.
+pub const DEMO_IMAGE: &[u8] = include_bytes!("../../assets/demo.img");
+
+/// The name the embedded demo image goes by in messages.
+pub const DEMO_NAME: &str = "demo.img (bundled)";
+
+/// Boots the embedded demo image as hard disk 0x80.
+fn bundled_demo(args: &RunArgs) -> Result<Boot> {
+    if args.writable {
+        bail!("--writable needs an IMAGE file; the bundled demo image is read-only");
+    }
+    if args.format != Format::Auto
+        && args.format != Format::Disk
+        && args.format != Format::Bootsector
+    {
+        bail!("--format applies to an IMAGE file; the bundled demo image is a hard-disk image");
+    }
+    let mut drives = Drives::default();
+    let disk = Disk::from_bytes(DEMO_IMAGE.to_vec(), DEMO_NAME, true)
+        .map_err(|e| anyhow!("{DEMO_NAME}: {e}"))?;
+    let drive = drives.attach(disk);
+    let image = DiskBoot::new(&drives, drive).map_err(|e| anyhow!("{DEMO_NAME}: {e}"))?;
+    Ok(Boot {
+        image: Box::new(image),
+        drives,
+    })
 }
 
 fn name(path: &Path) -> String {
@@ -94,19 +115,8 @@ pub fn prepare(args: &RunArgs) -> Result<Boot> {
             args.memory
         );
     }
-    let demo;
-    let path = match args.image.as_deref() {
-        Some(p) => p,
-        None => {
-            demo = demo_image_path();
-            if !demo.is_file() {
-                bail!(
-                    "no IMAGE given and the bundled demo image {} is missing (build it with assets/build.sh); run `hv run PATH`",
-                    name(&demo)
-                );
-            }
-            &demo
-        }
+    let Some(path) = args.image.as_deref() else {
+        return bundled_demo(args);
     };
     let len = image_len(path)?;
     let kind = match args.format {
@@ -299,7 +309,8 @@ mod tests {
     }
 
     #[test]
-    fn demo_path_is_in_the_workspace() {
-        assert!(demo_image_path().ends_with("assets/demo.img"));
+    fn bundled_demo_is_a_bootable_disk() {
+        assert!(DEMO_IMAGE.len() >= 512 && DEMO_IMAGE.len() % 512 == 0);
+        assert_eq!(&DEMO_IMAGE[510..512], &[0x55, 0xAA]);
     }
 }

@@ -326,14 +326,3 @@ fn bad_images_fail_with_one_clear_line() {
     std::fs::write(&big, &v).expect("write");
     refused(&["--memory", "2", s(&big)], &big, "give more --memory");
 }
-
-#[test]
-fn no_image_boots_the_bundled_demo_or_says_it_is_missing() {
-    let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/demo.img");
-    if demo.is_file() {
-        return; // The demo's own tests boot it.
-    }
-    let (status, _, stderr) = run_hv_ok(&[]);
-    assert_eq!(status, 1);
-    assert!(stderr.contains("demo image"), "{stderr}");
-}
