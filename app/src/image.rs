@@ -247,6 +247,7 @@ fn check_options(args: &RunArgs, path: &Path, kind: Option<ImageKind>) -> Result
 mod tests {
     use super::*;
     use clap::Parser;
+    use std::path::PathBuf;
 
     fn args(extra: &[&str]) -> RunArgs {
         let mut v = vec!["hv", "run", "--headless"];
