@@ -512,7 +512,7 @@ mod tests {
             assert!(joined.contains(needle), "{needle} missing in\n{joined}");
         }
         // Every character is in the font.
-        for c in joined.chars() {
+        for c in all.iter().flat_map(|l| l.chars()) {
             assert!(c == '?' || super::super::draw::cp437(c) != b'?', "{c:?}");
         }
     }

@@ -64,6 +64,8 @@ pub fn now() -> Stamp {
 
 #[cfg(unix)]
 fn local(secs: i64) -> Option<Stamp> {
+    // time_t is 32 bits on some targets, where this conversion can fail.
+    #[allow(clippy::useless_conversion)]
     let t: libc::time_t = secs.try_into().ok()?;
     // SAFETY: `tm` is plain old data, so all-zero is a valid value; localtime_r writes
     // only into the `tm` we pass and reads only `t`; both live across the call.
