@@ -94,6 +94,16 @@ pub struct RunArgs {
     /// Stop instead of resetting when the guest triple-faults.
     #[arg(long)]
     pub no_reboot: bool,
+    /// Window: start with N guest pixels per screen point (integer; the window then
+    /// scales by whole factors as it is resized). Default: as large as fits, up to 2.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=16))]
+    pub scale: Option<u32>,
+    /// Window: the key that starts shortcuts (Host+G grab, +Del Ctrl-Alt-Del, +P pause,
+    /// +R reset, +S screenshot, +O overlay, +Q quit) and never reaches the guest.
+    /// A key code name: ControlRight, AltRight, MetaRight, ContextMenu, ScrollLock, ...
+    /// Default: ControlRight (Right Ctrl) on Linux and Windows, AltRight (Right Option) on macOS.
+    #[arg(long, value_name = "KEY", value_parser = crate::window::hostkeys::parse_host_key)]
+    pub host_key: Option<hv_core::devices::keymap::Key>,
 }
 
 fn parse_u16(s: &str) -> Result<u16, String> {

@@ -8,17 +8,27 @@ mod backend;
 mod cli;
 mod headless;
 mod image;
+mod runner;
 mod screen;
+mod window;
 
 use clap::Parser;
 
+/// Warnings from hv; the GPU stack's probing of backends it then skips (EGL without a
+/// driver on a machine that renders through Vulkan) is not the user's business.
+const DEFAULT_LOG_FILTER: &str = "warn,wgpu_hal=off,wgpu_core=error,naga=error";
+
 fn main() {
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn"))
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(DEFAULT_LOG_FILTER))
         .format_timestamp_millis()
         .init();
     let cli = cli::Cli::parse();
     let status = match cli.command {
-        cli::Command::Run(args) => match headless::run(&args) {
+        cli::Command::Run(args) => match if args.headless {
+            headless::run(&args)
+        } else {
+            window::run(&args)
+        } {
             Ok(status) => status,
             Err(e) => {
                 eprintln!("hv: error: {e:#}");
