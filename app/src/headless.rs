@@ -51,11 +51,17 @@ pub fn run(args: &RunArgs) -> Result<i32> {
         },
     )?;
     log::info!("booted on {}", handle.backend);
+    crate::signals::forward_to(handle.input.clone())?;
     if let Some(text) = &args.r#type {
         handle.input.send(HostEvent::Type(unescape(text)));
     }
     let (end, matched, timed_out) = watch(&handle, args);
-    finish(handle, args, end, matched, timed_out)
+    let status = finish(handle, args, end, matched, timed_out)?;
+    Ok(if crate::signals::requested() {
+        crate::signals::INTERRUPTED_STATUS
+    } else {
+        status
+    })
 }
 
 fn text_visible(handle: &PcHandle, needle: &str) -> bool {

@@ -9,6 +9,7 @@ mod cli;
 mod headless;
 mod image;
 mod screen;
+mod signals;
 
 use clap::Parser;
 
