@@ -26,6 +26,16 @@ pub enum Command {
 pub enum Format {
     /// Decide from the image's content.
     Auto,
+    /// A boot sector or disk image: a floppy (drive 0x00) if its size is a floppy size, else a hard disk (0x80).
+    Bootsector,
+    /// A floppy image (drive 0x00); other sizes are padded to 1.44M (2.88M if larger).
+    Floppy,
+    /// A hard-disk image (drive 0x80); sector 0 must end in 0x55AA.
+    Disk,
+    /// A Multiboot 1 kernel (ELF32, or any file with the header's address fields).
+    Multiboot,
+    /// A Linux bzImage (64-bit boot protocol).
+    Bzimage,
     /// Raw real-mode code loaded at --load-addr (default 0x7C00), entered like a boot sector.
     Flat,
 }
@@ -47,6 +57,18 @@ pub struct RunArgs {
     /// Load address for --format flat (real-mode linear address, e.g. 0x7c00).
     #[arg(long, value_parser = parse_u16, value_name = "ADDR")]
     pub load_addr: Option<u16>,
+    /// Kernel command line (multiboot and bzImage kernels).
+    #[arg(long, value_name = "TEXT")]
+    pub append: Option<String>,
+    /// Initial ramdisk for a Linux bzImage.
+    #[arg(long, value_name = "PATH")]
+    pub initrd: Option<PathBuf>,
+    /// A multiboot module, with an optional string after a comma (repeatable; loaded in order).
+    #[arg(long = "module", value_name = "PATH[,ARGS]")]
+    pub modules: Vec<String>,
+    /// Let the guest write to a disk image file (default: writes stay in memory and are lost at exit).
+    #[arg(long)]
+    pub writable: bool,
     /// Where COM1's output goes: stdio, none, or a file path.
     #[arg(long, default_value = "stdio", value_name = "stdio|none|PATH")]
     pub serial: String,

@@ -11,7 +11,7 @@ use hv_core::machine::launch::{PcConfig, PcHandle, SerialSink, launch};
 
 use crate::backend::Backend;
 use crate::cli::{RunArgs, unescape};
-use crate::image::boot_image;
+use crate::image::prepare;
 use crate::screen;
 
 /// Exit status for `--timeout` (as coreutils' timeout).
@@ -38,16 +38,18 @@ pub fn run(args: &RunArgs) -> Result<i32> {
             bail!("--timeout must be a positive number of seconds");
         }
     }
-    let image = boot_image(args)?;
+    // The drives travel into the machine and are dropped (flushing `--writable` writes)
+    // when the vCPU thread ends; on an error before that, when `boot` goes out of scope.
+    let boot = prepare(args)?;
     let hv = Backend::probe()?;
     let handle = launch(
         &hv,
         PcConfig {
             memory_mib: args.memory,
-            image,
+            image: boot.image,
             serial_out: serial_sink(&args.serial)?,
             no_reboot: args.no_reboot,
-            drives: Default::default(),
+            drives: boot.drives,
         },
     )?;
     log::info!("booted on {}", handle.backend);

@@ -171,20 +171,69 @@ impl Disk {
         })
     }
 
-    /// A disk over bytes in memory (a partial last sector reads as zeros).
-    pub fn from_bytes(bytes: Vec<u8>, name: &str, force_hard_disk: bool) -> Result<Self, String> {
-        let len = bytes.len() as u64;
-        Self::new(
-            Backing::Memory(bytes),
-            len,
-            name.to_string(),
-            force_hard_disk,
-        )
+    /// A floppy of `len` bytes if that is a standard size, else a 1.44M floppy (2.88M
+    /// when larger) holding the image at its start; the sectors past
+    /// the end of a shorter image read as zeros (and guest writes to them stay in the
+    /// overlay, so a read-only image never grows).
+    fn new_floppy(backing: Backing, len: u64, name: String) -> Result<Self, String> {
+        if len == 0 {
+            return Err("the image is empty".into());
+        }
+        let padded = match &backing {
+            Backing::File { writable: true, .. } => floppy_geometry(len).map(|_| len),
+            _ if floppy_geometry(len).is_some() => Some(len),
+            // The sizes every floppy-booting program copes with: 1.44M, else 2.88M.
+            _ => [1_474_560, 2_949_120].into_iter().find(|&size| size >= len),
+        };
+        let Some((geometry, ty)) = padded.and_then(floppy_geometry) else {
+            return Err(
+                if matches!(backing, Backing::File { writable: true, .. })
+                    && len < FLOPPY_FORMATS[FLOPPY_FORMATS.len() - 1].0
+                {
+                    format!(
+                        "a --writable floppy image must have a standard floppy size (e.g. 1474560 bytes); this one is {len} bytes"
+                    )
+                } else {
+                    format!(
+                        "{len} bytes is larger than any floppy (at most 2949120 bytes, 2.88 MB)"
+                    )
+                },
+            );
+        };
+        Ok(Self {
+            backing,
+            sectors: geometry.total(),
+            overlay: HashMap::new(),
+            geometry,
+            kind: DiskKind::Floppy(ty),
+            name,
+        })
     }
 
-    /// Opens an image file. Without `writable`, the file is opened read-only and guest
-    /// writes stay in memory.
-    pub fn open(path: &Path, writable: bool, force_hard_disk: bool) -> Result<Self, DiskError> {
+    /// A floppy over bytes in memory; an image of no standard size is padded with zero
+    /// sectors to 1.44M (2.88M when larger).
+    pub fn floppy_from_bytes(bytes: Vec<u8>, name: &str) -> Result<Self, String> {
+        let len = bytes.len() as u64;
+        Self::new_floppy(Backing::Memory(bytes), len, name.to_string())
+    }
+
+    /// Opens an image file as a floppy (drive 0x00) whatever its size: an image of no
+    /// standard size is padded with zero sectors to 1.44M (2.88M when larger); only
+    /// without `writable`, since a writable floppy must already have a standard size.
+    pub fn open_floppy(path: &Path, writable: bool) -> Result<Self, DiskError> {
+        let (file, len) = Self::open_file(path, writable)?;
+        Self::new_floppy(
+            Backing::File { file, writable },
+            len,
+            path.display().to_string(),
+        )
+        .map_err(|why| DiskError::Size {
+            path: path.to_path_buf(),
+            why,
+        })
+    }
+
+    fn open_file(path: &Path, writable: bool) -> Result<(File, u64), DiskError> {
         let io_err = |source| DiskError::Io {
             path: path.to_path_buf(),
             source,
@@ -201,9 +250,27 @@ impl Disk {
                 why: "not a regular file".into(),
             });
         }
+        Ok((file, meta.len()))
+    }
+
+    /// A disk over bytes in memory (a partial last sector reads as zeros).
+    pub fn from_bytes(bytes: Vec<u8>, name: &str, force_hard_disk: bool) -> Result<Self, String> {
+        let len = bytes.len() as u64;
+        Self::new(
+            Backing::Memory(bytes),
+            len,
+            name.to_string(),
+            force_hard_disk,
+        )
+    }
+
+    /// Opens an image file. Without `writable`, the file is opened read-only and guest
+    /// writes stay in memory.
+    pub fn open(path: &Path, writable: bool, force_hard_disk: bool) -> Result<Self, DiskError> {
+        let (file, len) = Self::open_file(path, writable)?;
         Self::new(
             Backing::File { file, writable },
-            meta.len(),
+            len,
             path.display().to_string(),
             force_hard_disk,
         )
@@ -422,6 +489,22 @@ mod tests {
         assert_eq!(d.overlay_sectors(), 1);
         assert!(d.read_sector(4, &mut s).is_err());
         assert!(d.write_sector(u64::MAX, &s).is_err());
+    }
+
+    #[test]
+    fn short_floppy_is_padded_to_a_standard_size() {
+        let d = Disk::floppy_from_bytes(image(1), "boot.bin").expect("floppy");
+        assert_eq!(d.kind(), DiskKind::Floppy(4));
+        assert_eq!(d.sectors(), 2880);
+        let mut s = [1u8; SECTOR];
+        d.read_sector(2879, &mut s).expect("padding reads");
+        assert_eq!(s, [0u8; SECTOR]);
+        let d = Disk::floppy_from_bytes(image(720), "x").expect("floppy");
+        assert_eq!(d.kind(), DiskKind::Floppy(1));
+        let d = Disk::floppy_from_bytes(image(3000), "x").expect("floppy");
+        assert_eq!(d.kind(), DiskKind::Floppy(6));
+        assert!(Disk::floppy_from_bytes(vec![0; 2_949_121], "big").is_err());
+        assert!(Disk::floppy_from_bytes(vec![], "empty").is_err());
     }
 
     #[test]

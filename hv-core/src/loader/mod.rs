@@ -1,7 +1,15 @@
 //! Image formats: how a file on disk becomes guest memory contents and an entry state.
 
+pub mod boot_sector;
+#[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+pub mod bzimage;
+mod detect;
 pub mod disk;
+pub mod e820;
 pub mod flat;
+pub mod multiboot;
+
+pub use detect::{DETECT_BYTES, ImageKind, detect};
 
 use crate::arch::x86::EntryState;
 use crate::memory::GuestMemory;

@@ -73,7 +73,8 @@ pub struct PcBoard {
     vga: Vga,
     /// COM1.
     pub com1: Uart,
-    cmos: Cmos,
+    /// CMOS RAM and RTC (the BIOS's int 1Ah reads the clock through its ports).
+    pub cmos: Cmos,
     post: PostCode,
     port_a: SystemControlPortA,
     reset_control: ResetControl,
