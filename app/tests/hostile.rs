@@ -101,13 +101,21 @@ fn every_reset_path_reboots_the_guest() {
         return;
     }
     let bin = nasm("resets");
-    let (status, stdout, stderr) =
-        run_hv_ok(&["--format", "flat", bin.to_str().expect("utf-8"), "--timeout", "60"]);
+    let (status, stdout, stderr) = run_hv_ok(&[
+        "--format",
+        "flat",
+        bin.to_str().expect("utf-8"),
+        "--timeout",
+        "60",
+    ]);
     assert_eq!(status, (5 << 1) | 1, "fifth boot exits with its count");
     for n in 1..=5 {
         assert!(stdout.contains(&format!("boot {n}")), "boot {n} missing");
     }
-    assert!(stderr.contains("triple fault") && stderr.contains("rip="), "{stderr}");
+    assert!(
+        stderr.contains("triple fault") && stderr.contains("rip="),
+        "{stderr}"
+    );
 }
 
 /// With --no-reboot a triple fault ends the run, says why, and logs the registers.
@@ -147,7 +155,10 @@ fn halt_with_interrupts_off_is_reported_not_hung() {
     assert!(start.elapsed() < Duration::from_secs(30), "hv hung");
     assert_eq!(status, 0);
     assert!(stdout.contains("halting"));
-    assert!(stderr.contains("halted with interrupts disabled at 0x7c"), "{stderr}");
+    assert!(
+        stderr.contains("halted with interrupts disabled at 0x7c"),
+        "{stderr}"
+    );
     let (status, _, stderr) = run_hv_ok(&[
         "--format",
         "flat",
@@ -170,8 +181,13 @@ fn x87_emulation_failure_is_explained() {
         return;
     }
     let bin = nasm("x87_pm");
-    let (status, _, stderr) =
-        run_hv_ok(&["--format", "flat", bin.to_str().expect("utf-8"), "--timeout", "60"]);
+    let (status, _, stderr) = run_hv_ok(&[
+        "--format",
+        "flat",
+        bin.to_str().expect("utf-8"),
+        "--timeout",
+        "60",
+    ]);
     if status == 0x67 {
         eprintln!("this KVM runs x87 at CPL 0 natively; nothing to explain");
         return;

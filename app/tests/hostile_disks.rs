@@ -57,8 +57,12 @@ fn writable_disk_keeps_writes_after_a_normal_exit() {
         return;
     }
     let img = floppy("writable_exit.img", 0);
-    let (status, stdout, _) =
-        run_hv_ok(&[img.to_str().expect("utf-8"), "--writable", "--timeout", "30"]);
+    let (status, stdout, _) = run_hv_ok(&[
+        img.to_str().expect("utf-8"),
+        "--writable",
+        "--timeout",
+        "30",
+    ]);
     assert!(stdout.contains("written"), "int 13h write");
     assert_eq!(status, 1, "debug-exit 0");
     assert_eq!(sector2(&img), written_pattern());
@@ -73,7 +77,10 @@ fn overlay_run_never_changes_the_image() {
     let before = std::fs::read(&img).expect("read");
     let (_, stdout, _) = run_hv_ok(&[img.to_str().expect("utf-8"), "--timeout", "30"]);
     assert!(stdout.contains("written"), "the guest believes it wrote");
-    assert!(std::fs::read(&img).expect("read") == before, "image changed");
+    assert!(
+        std::fs::read(&img).expect("read") == before,
+        "image changed"
+    );
 }
 
 fn signalled_writable_run(signal: &str) {
@@ -88,7 +95,10 @@ fn signalled_writable_run(signal: &str) {
     let mut out = child.stdout.take().expect("stdout");
     let (mut got, mut buf, start) = (Vec::new(), [0u8; 64], Instant::now());
     while !String::from_utf8_lossy(&got).contains("written") {
-        assert!(start.elapsed() < Duration::from_secs(30), "no write reported");
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "no write reported"
+        );
         let n = out.read(&mut buf).expect("read");
         assert!(n > 0, "hv ended early: {}", String::from_utf8_lossy(&got));
         got.extend_from_slice(&buf[..n]);
@@ -99,7 +109,11 @@ fn signalled_writable_run(signal: &str) {
         .expect("kill");
     assert!(st.success());
     assert_eq!(child.wait().expect("wait").code(), Some(130));
-    assert_eq!(sector2(&img), written_pattern(), "write survived SIG{signal}");
+    assert_eq!(
+        sector2(&img),
+        written_pattern(),
+        "write survived SIG{signal}"
+    );
 }
 
 #[test]

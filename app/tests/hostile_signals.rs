@@ -29,7 +29,10 @@ fn interrupt_run(signal: &str) {
     let mut buf = [0u8; 64];
     let start = Instant::now();
     while !String::from_utf8_lossy(&got).contains("ready") {
-        assert!(start.elapsed() < Duration::from_secs(30), "guest never got ready");
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "guest never got ready"
+        );
         let n = stdout.read(&mut buf).expect("read stdout");
         assert!(n > 0, "hv ended before the signal");
         got.extend_from_slice(&buf[..n]);

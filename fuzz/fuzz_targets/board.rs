@@ -92,13 +92,18 @@ fuzz_target!(|ops: Vec<Op>| {
                 accesses += 1;
                 let mut data = vec![0; usize::from(size % 8) + 1];
                 board.mmio_read(gpa, &mut data);
-                assert!(data.iter().all(|&b| b == 0xFF), "unclaimed MMIO read {data:?}");
+                assert!(
+                    data.iter().all(|&b| b == 0xFF),
+                    "unclaimed MMIO read {data:?}"
+                );
             }
             Op::MmioWrite(gpa, size, v) => {
                 accesses += 1;
                 board.mmio_write(gpa, &v.to_le_bytes()[..usize::from(size % 8) + 1]);
             }
-            Op::Key(i, pressed) => board.i8042.key_event(Key::ALL[usize::from(i) % Key::ALL.len()], pressed),
+            Op::Key(i, pressed) => board
+                .i8042
+                .key_event(Key::ALL[usize::from(i) % Key::ALL.len()], pressed),
             Op::Serial(bytes) => board.queue_serial_input(&bytes),
             Op::Advance(s) => clock.advance(s.duration()),
             Op::Poll => board.poll(),
@@ -117,7 +122,11 @@ fuzz_target!(|ops: Vec<Op>| {
             Some(SystemRequest::Exit(status)) => assert_eq!(status & 1, 1),
             None => {}
         }
-        assert_eq!(board.shared.stats.snapshot().total(), accesses, "exit accounting");
+        assert_eq!(
+            board.shared.stats.snapshot().total(),
+            accesses,
+            "exit accounting"
+        );
         let log = board.shared.serial_log.lock().unwrap();
         assert!(log.text().chars().count() <= SERIAL_LOG_CAPACITY);
     }

@@ -36,7 +36,11 @@ fn reg(cmos: &mut Cmos, i: u8) -> u8 {
 }
 
 fn decode(cmos: &mut Cmos, v: u8) -> u8 {
-    if reg(cmos, 0x0B) & 0x04 != 0 { v } else { (v >> 4) * 10 + (v & 0x0F) }
+    if reg(cmos, 0x0B) & 0x04 != 0 {
+        v
+    } else {
+        (v >> 4) * 10 + (v & 0x0F)
+    }
 }
 
 fn valid_bcd(v: u8) -> bool {
@@ -46,11 +50,25 @@ fn valid_bcd(v: u8) -> bool {
 fn check_time(cmos: &mut Cmos) {
     let binary = reg(cmos, 0x0B) & 0x04 != 0;
     let h24 = reg(cmos, 0x0B) & 0x02 != 0;
-    for (r, lo, hi) in [(0u8, 0u8, 59u8), (2, 0, 59), (6, 1, 7), (7, 1, 31), (8, 1, 12), (9, 0, 99), (0x32, 0, 99)] {
+    for (r, lo, hi) in [
+        (0u8, 0u8, 59u8),
+        (2, 0, 59),
+        (6, 1, 7),
+        (7, 1, 31),
+        (8, 1, 12),
+        (9, 0, 99),
+        (0x32, 0, 99),
+    ] {
         let raw = reg(cmos, r);
-        assert!(binary || valid_bcd(raw), "reg {r:#x} = {raw:#04x} is not BCD");
+        assert!(
+            binary || valid_bcd(raw),
+            "reg {r:#x} = {raw:#04x} is not BCD"
+        );
         let v = decode(cmos, raw);
-        assert!((lo..=hi).contains(&v), "reg {r:#x} = {v} outside {lo}..={hi}");
+        assert!(
+            (lo..=hi).contains(&v),
+            "reg {r:#x} = {v} outside {lo}..={hi}"
+        );
     }
     let raw = reg(cmos, 4);
     let v = decode(cmos, raw & 0x7F);
@@ -83,7 +101,11 @@ fuzz_target!(|ops: Vec<Op>| {
                 let r = i & 0x7F;
                 // Seconds and minutes round-trip when valid in the current encoding.
                 let binary = before & 0x04 != 0;
-                if sane_clock && (r == 0 || r == 2) && (binary || valid_bcd(v)) && decode(&mut cmos, v) < 60 {
+                if sane_clock
+                    && (r == 0 || r == 2)
+                    && (binary || valid_bcd(v))
+                    && decode(&mut cmos, v) < 60
+                {
                     assert_eq!(reg(&mut cmos, r), v, "reg {r} did not keep {v:#04x}");
                 }
             }

@@ -51,7 +51,10 @@ fn check_geometry_math(len: u64) {
     assert!(matches!(g.heads, 16 | 255) && g.sectors == 63);
     assert!((1..=1024).contains(&g.cylinders));
     if sectors <= 1024 * 255 * 63 {
-        assert!(g.total() >= sectors, "{g:?} does not cover {sectors} sectors");
+        assert!(
+            g.total() >= sectors,
+            "{g:?} does not cover {sectors} sectors"
+        );
     }
 }
 
@@ -96,7 +99,10 @@ fuzz_target!(|input: Input| {
                         let start = lba as usize * SECTOR;
                         let end = (start + SECTOR).min(len);
                         assert_eq!(&buf[..end - start], &image[start..end], "backing read");
-                        assert!(buf[end - start..].iter().all(|&x| x == 0), "padding not zero");
+                        assert!(
+                            buf[end - start..].iter().all(|&x| x == 0),
+                            "padding not zero"
+                        );
                     }
                 }
             }

@@ -27,12 +27,17 @@ fuzz_target!(|input: Input| {
     let exception = syndrome.decode();
     assert!(matches!(exception.pc_advance(), 0 | 4));
     assert_eq!(u64::from(syndrome.ec()), (input.esr >> 26) & 0x3F);
-    let Exception::DataAbort(abort) = exception else { return };
+    let Exception::DataAbort(abort) = exception else {
+        return;
+    };
     let access = match abort.mmio_access(input.gpa) {
         Ok(a) => a,
         Err(e) => {
             let msg = e.to_string();
-            assert!(msg.contains(&format!("{:#x}", input.gpa)) && !msg.contains('\n'), "{msg}");
+            assert!(
+                msg.contains(&format!("{:#x}", input.gpa)) && !msg.contains('\n'),
+                "{msg}"
+            );
             return;
         }
     };
@@ -41,16 +46,27 @@ fuzz_target!(|input: Input| {
     // never reports it, so only the no-panic property applies.
     let reserved = access.len() == 8 && !access.sixty_four;
     assert_eq!(access.write, abort.wnr);
-    let mut io = IoRecorder { fill: input.device_byte, ..Default::default() };
+    let mut io = IoRecorder {
+        fill: input.device_byte,
+        ..Default::default()
+    };
     let result = access.complete(input.reg_value, &mut io);
     assert_eq!(io.log.len(), 1, "one access per abort");
-    let mask = if access.len() == 8 { u64::MAX } else { (1u64 << (access.len() * 8)) - 1 };
+    let mask = if access.len() == 8 {
+        u64::MAX
+    } else {
+        (1u64 << (access.len() * 8)) - 1
+    };
     match &io.log[0] {
         Access::MmioWrite(gpa, data) => {
             assert!(access.write && *gpa == input.gpa && data.len() == access.len());
             let mut raw = [0u8; 8];
             raw[..data.len()].copy_from_slice(data);
-            let expect = if access.reg.is_some() { input.reg_value & mask } else { 0 };
+            let expect = if access.reg.is_some() {
+                input.reg_value & mask
+            } else {
+                0
+            };
             assert_eq!(u64::from_le_bytes(raw), expect);
             assert!(result.is_none());
         }

@@ -59,16 +59,28 @@ fuzz_target!(|input: Input| {
     assert!(fits, "accepted an image that does not fit");
     let mem = memory();
     mem.write(0, &vec![0u8; 0xC0000]).unwrap();
-    let loaded = img.load(mem, &Default::default()).expect("a checked image loads");
+    let loaded = img
+        .load(mem, &Default::default())
+        .expect("a checked image loads");
     let mut back = vec![0u8; bytes.len()];
     mem.read(u64::from(addr), &mut back).unwrap();
     assert!(back == bytes, "memory differs from the image");
     assert!(all_zero(mem, 0, 0x500), "IVT/BDA touched");
-    assert!(all_zero(mem, VGA_MEMORY_START, 0x20000), "VGA memory touched");
+    assert!(
+        all_zero(mem, VGA_MEMORY_START, 0x20000),
+        "VGA memory touched"
+    );
     let end = u64::from(addr) + bytes.len() as u64;
     let after = (VGA_MEMORY_START - end).min(4096) as usize;
     assert!(all_zero(mem, end, after), "bytes written past the image");
     let e = loaded.entry;
-    assert_eq!((e.sregs.cs.selector, e.regs.rip, e.regs.rdx & 0xFF), (0, u64::from(addr), 0x80));
-    assert_eq!(img.load(mem, &Default::default()).unwrap().entry, e, "reload differs");
+    assert_eq!(
+        (e.sregs.cs.selector, e.regs.rip, e.regs.rdx & 0xFF),
+        (0, u64::from(addr), 0x80)
+    );
+    assert_eq!(
+        img.load(mem, &Default::default()).unwrap().entry,
+        e,
+        "reload differs"
+    );
 });

@@ -60,10 +60,16 @@ fn check(dev: &mut I8042, irqs: &IrqRecorder) {
     assert!(!(kbd_irq && aux_irq), "IRQ1 and IRQ12 both high");
     let c = dev.ctr();
     if kbd_irq {
-        assert!(obf && !aux && c & ctr::KBDINT != 0, "IRQ1 high: st {st:#04x} ctr {c:#04x}");
+        assert!(
+            obf && !aux && c & ctr::KBDINT != 0,
+            "IRQ1 high: st {st:#04x} ctr {c:#04x}"
+        );
     }
     if aux_irq {
-        assert!(obf && aux && c & ctr::AUXINT != 0, "IRQ12 high: st {st:#04x} ctr {c:#04x}");
+        assert!(
+            obf && aux && c & ctr::AUXINT != 0,
+            "IRQ12 high: st {st:#04x} ctr {c:#04x}"
+        );
     }
     if !obf {
         assert!(
@@ -105,7 +111,10 @@ fuzz_target!(|ops: Vec<Op>| {
             // must move the deadline forward (no busy loop in the vCPU thread).
             if d <= clock.now() {
                 dev.poll();
-                assert!(dev.next_deadline().is_none_or(|n| n > clock.now()), "deadline did not advance");
+                assert!(
+                    dev.next_deadline().is_none_or(|n| n > clock.now()),
+                    "deadline did not advance"
+                );
                 check(&mut dev, &irqs);
             }
         }

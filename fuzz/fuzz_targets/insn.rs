@@ -21,7 +21,9 @@ struct Input {
     bytes: Vec<u8>,
 }
 
-const PREFIXES: [u8; 11] = [0x26, 0x2E, 0x36, 0x3E, 0x64, 0x65, 0x66, 0x67, 0xF0, 0xF2, 0xF3];
+const PREFIXES: [u8; 11] = [
+    0x26, 0x2E, 0x36, 0x3E, 0x64, 0x65, 0x66, 0x67, 0xF0, 0xF2, 0xF3,
+];
 
 fuzz_target!(|input: Input| {
     let bytes = &input.bytes[..input.bytes.len().min(32)];
@@ -29,12 +31,19 @@ fuzz_target!(|input: Input| {
     let text = explain_emulation_failure(bytes, input.cpl, input.long_mode);
     assert!(!text.is_empty() && !text.contains('\n'), "{text:?}");
     if class == InsnClass::X87 && input.cpl == 0 {
-        assert!(text.contains("x87") && text.contains("-mgeneral-regs-only"), "{text}");
+        assert!(
+            text.contains("x87") && text.contains("-mgeneral-regs-only"),
+            "{text}"
+        );
     }
     let leading = bytes.iter().take_while(|b| PREFIXES.contains(b)).count();
     if !input.long_mode && leading < 12 {
         let mut prefixed = vec![PREFIXES[usize::from(input.prefix) % PREFIXES.len()]];
         prefixed.extend_from_slice(bytes);
-        assert_eq!(classify(&prefixed, false), class, "prefix changed the class");
+        assert_eq!(
+            classify(&prefixed, false),
+            class,
+            "prefix changed the class"
+        );
     }
 });

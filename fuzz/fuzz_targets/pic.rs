@@ -48,12 +48,20 @@ impl Bases {
             0x20 | 0xA0 if v & 0x10 != 0 => {
                 // Until ICW2 arrives the chip's base is whatever it was: unknown here.
                 self.expect_icw2[chip] = true;
-                if chip == 0 { self.master = None } else { self.slave = None }
+                if chip == 0 {
+                    self.master = None
+                } else {
+                    self.slave = None
+                }
             }
             0x21 | 0xA1 if self.expect_icw2[chip] => {
                 self.expect_icw2[chip] = false;
                 let base = Some(v & 0xF8);
-                if chip == 0 { self.master = base } else { self.slave = base }
+                if chip == 0 {
+                    self.master = base
+                } else {
+                    self.slave = base
+                }
             }
             _ => {}
         }
@@ -89,18 +97,28 @@ fuzz_target!(|ops: Vec<Op>| {
                 }
                 ports.write(u64::from(port), bytes);
             }
-            Op::Read(p, w) => ports.read(u64::from(PORTS[usize::from(p) % PORTS.len()]), &mut vec![0; w.len()]),
+            Op::Read(p, w) => ports.read(
+                u64::from(PORTS[usize::from(p) % PORTS.len()]),
+                &mut vec![0; w.len()],
+            ),
             Op::Line(n, level) => {
                 let before = kicks.load(Ordering::SeqCst);
                 pic.set_level(u32::from(n), level);
                 if kicks.load(Ordering::SeqCst) != before {
-                    assert!(pic.has_interrupt(), "notifier fired without a pending interrupt");
+                    assert!(
+                        pic.has_interrupt(),
+                        "notifier fired without a pending interrupt"
+                    );
                 }
             }
             Op::Acknowledge => {
                 let pending = pic.has_interrupt();
                 let v = pic.acknowledge();
-                assert_eq!(pending, v.is_some(), "has_interrupt and acknowledge disagree");
+                assert_eq!(
+                    pending,
+                    v.is_some(),
+                    "has_interrupt and acknowledge disagree"
+                );
                 if let Some(v) = v {
                     assert!(bases.allows(v), "vector {v:#04x} outside {bases:?}");
                 }

@@ -35,21 +35,34 @@ fuzz_target!(|ops: Vec<Op>| {
     let mut pit = Pit::new(clock.clone(), irqs.line(0));
     for op in ops.into_iter().take(4096) {
         match op {
-            Op::Write(p, w, v) => pit.write(u64::from(PORTS[usize::from(p) % 5]), &v.to_le_bytes()[..w.len()]),
+            Op::Write(p, w, v) => pit.write(
+                u64::from(PORTS[usize::from(p) % 5]),
+                &v.to_le_bytes()[..w.len()],
+            ),
             Op::Read(p, w) => pit.read(u64::from(PORTS[usize::from(p) % 5]), &mut vec![0; w.len()]),
             Op::Advance(s) => clock.advance(s.duration()),
             Op::Poll => {
                 let before = irqs.rising_edges(0);
                 pit.poll();
-                assert!(irqs.rising_edges(0) - before <= 1, "one poll, several IRQ0 edges");
+                assert!(
+                    irqs.rising_edges(0) - before <= 1,
+                    "one poll, several IRQ0 edges"
+                );
                 if let Some(d) = pit.next_deadline() {
-                    assert!(d > clock.now(), "deadline {d:?} not after now {:?}", clock.now());
+                    assert!(
+                        d > clock.now(),
+                        "deadline {d:?} not after now {:?}",
+                        clock.now()
+                    );
                 }
             }
             Op::Reset => pit.reset(),
         }
         if let Some(f) = pit.speaker_frequency_hz() {
-            assert!(f.is_finite() && f > 0.0 && f <= PIT_FREQUENCY_HZ as f64, "speaker {f}");
+            assert!(
+                f.is_finite() && f > 0.0 && f <= PIT_FREQUENCY_HZ as f64,
+                "speaker {f}"
+            );
         }
     }
 });

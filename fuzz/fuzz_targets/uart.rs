@@ -35,12 +35,18 @@ fuzz_target!(|ops: Vec<Op>| {
     let mut uart = Uart::new(COM1.0, irqs.line(4), SerialOutput::new(None, log.clone()));
     for op in ops.into_iter().take(1024) {
         match op {
-            Op::Write(off, w, v) => uart.write(base + u64::from(off % 10), &v.to_le_bytes()[..w.len()]),
+            Op::Write(off, w, v) => {
+                uart.write(base + u64::from(off % 10), &v.to_le_bytes()[..w.len()])
+            }
             Op::Read(off, w) => uart.read(base + u64::from(off % 10), &mut vec![0; w.len()]),
             Op::Receive(bytes) => {
                 let room = uart.receive_capacity();
                 let n = uart.receive(&bytes);
-                assert!(n <= bytes.len() && n <= room, "took {n} of {} with room {room}", bytes.len());
+                assert!(
+                    n <= bytes.len() && n <= room,
+                    "took {n} of {} with room {room}",
+                    bytes.len()
+                );
             }
             Op::Flood(b, n) => {
                 for _ in 0..n.min(4096) {
@@ -51,6 +57,9 @@ fuzz_target!(|ops: Vec<Op>| {
         assert!(uart.receive_capacity() <= FIFO);
         assert!(!irqs.level(4), "IRQ4 left high");
         let l = log.lock().unwrap();
-        assert!(l.text().chars().count() <= SERIAL_LOG_CAPACITY, "serial log grew past its capacity");
+        assert!(
+            l.text().chars().count() <= SERIAL_LOG_CAPACITY,
+            "serial log grew past its capacity"
+        );
     }
 });

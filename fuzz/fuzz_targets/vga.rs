@@ -50,11 +50,23 @@ fn check_render(vga: &Vga, mem: &GuestMemory, ms: u16, frame: &mut Frame) {
     let state = shared.lock().unwrap().clone();
     let info = render(&state, mem, Duration::from_millis(ms.into()), frame);
     let (w, h) = info.mode.resolution();
-    assert_eq!((frame.width, frame.height), (w, h), "frame size vs mode {:?}", info.mode);
+    assert_eq!(
+        (frame.width, frame.height),
+        (w, h),
+        "frame size vs mode {:?}",
+        info.mode
+    );
     assert!(w > 0 && h > 0, "empty picture for {:?}", info.mode);
-    assert!(w <= MAX_SIDE && h <= MAX_SIDE, "{w}x{h} for {:?}", info.mode);
+    assert!(
+        w <= MAX_SIDE && h <= MAX_SIDE,
+        "{w}x{h} for {:?}",
+        info.mode
+    );
     assert_eq!(frame.rgba.len(), w as usize * h as usize * 4);
-    assert!(frame.rgba.chunks_exact(4).all(|p| p[3] == 0xFF), "transparent pixel");
+    assert!(
+        frame.rgba.chunks_exact(4).all(|p| p[3] == 0xFF),
+        "transparent pixel"
+    );
     match (text_screen(&state, mem), info.mode) {
         (Some(t), VgaMode::Text { cols, rows, .. }) => {
             assert_eq!((t.cols(), t.row_count()), (cols, rows));
@@ -90,7 +102,11 @@ fuzz_target!(|ops: Vec<Op>| {
             Op::Vram(off, fill, bytes) => {
                 let at = VRAM + u64::from(off) * 2;
                 let len = (bytes.len().max(1) as u64).min(VRAM + VRAM_LEN - at) as usize;
-                let data = if bytes.is_empty() { vec![fill; 256.min(len)] } else { bytes[..len].to_vec() };
+                let data = if bytes.is_empty() {
+                    vec![fill; 256.min(len)]
+                } else {
+                    bytes[..len].to_vec()
+                };
                 mem.write(at, &data).unwrap();
             }
             // Rendering costs ~1 ms; a few per input is enough to catch mid-sequence states.
