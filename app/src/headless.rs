@@ -56,6 +56,7 @@ pub fn start(args: &RunArgs) -> Result<PcHandle> {
         },
     )?;
     log::info!("booted on {}", handle.backend);
+    crate::signals::forward_to(handle.input.clone())?;
     Ok(handle)
 }
 

@@ -10,6 +10,7 @@ mod headless;
 mod image;
 mod runner;
 mod screen;
+mod signals;
 mod window;
 
 use clap::Parser;

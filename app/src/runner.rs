@@ -136,6 +136,9 @@ pub fn finish(handle: PcHandle, args: &RunArgs, outcome: Outcome) -> Result<i32>
         }
     };
     write_outputs(args, &vga, &mem, clock.now())?;
+    if crate::signals::requested() {
+        return Ok(crate::signals::INTERRUPTED_STATUS);
+    }
     Ok(status_for(&end, outcome.matched, outcome.timed_out, args))
 }
 

@@ -24,8 +24,14 @@ fn run_tool(cmd: &mut Command) {
     assert!(st.success(), "{cmd:?} failed");
 }
 
-/// Builds tests/guests/multiboot (boot.asm + kernel.c + link.ld) into an ELF32 kernel.
+/// Builds tests/guests/multiboot (boot.asm + kernel.c + link.ld) into an ELF32 kernel,
+/// once per test binary (tests run in parallel and must not race on the outputs).
 fn multiboot_kernel() -> PathBuf {
+    static KERNEL: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    KERNEL.get_or_init(build_multiboot_kernel).clone()
+}
+
+fn build_multiboot_kernel() -> PathBuf {
     let src = guests_dir().join("multiboot");
     let out = out_dir();
     let boot_o = out.join("mb_boot.o");

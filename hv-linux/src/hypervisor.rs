@@ -14,31 +14,60 @@ pub struct Kvm {
     kvm: kvm_ioctls::Kvm,
 }
 
-/// One line saying what is wrong with `/dev/kvm` and what to do.
-fn open_error(errno: i32) -> HvError {
+/// Environment variable naming the KVM device to open instead of `/dev/kvm`: for hosts
+/// that put it elsewhere (containers), and for tests of the error messages (point it at
+/// a missing path or a regular file).
+pub const DEVICE_ENV: &str = "HV_KVM_DEVICE";
+
+/// The KVM device path: `$HV_KVM_DEVICE` if set and non-empty, else `/dev/kvm`.
+fn device_path() -> std::ffi::OsString {
+    std::env::var_os(DEVICE_ENV)
+        .filter(|p| !p.is_empty())
+        .unwrap_or_else(|| "/dev/kvm".into())
+}
+
+/// One line saying what is wrong with the KVM device `dev` and what to do.
+fn open_error(dev: &str, errno: i32) -> HvError {
     match errno {
-        libc::ENOENT | libc::ENODEV | libc::ENXIO => HvError::Unavailable(
-            "/dev/kvm not found: KVM is not available on this host (enable virtualization in \
+        libc::ENOENT | libc::ENODEV | libc::ENXIO => HvError::Unavailable(format!(
+            "{dev} not found: KVM is not available on this host (enable virtualization in \
              firmware, load kvm_intel/kvm_amd)"
-                .into(),
-        ),
-        libc::EACCES | libc::EPERM => HvError::Unavailable(
-            "/dev/kvm: permission denied; add your user to the 'kvm' group (sudo usermod -aG \
+        )),
+        libc::EACCES | libc::EPERM => HvError::Unavailable(format!(
+            "{dev}: permission denied; add your user to the 'kvm' group (sudo usermod -aG \
              kvm $USER, then log in again) or fix the device permissions"
-                .into(),
-        ),
+        )),
         _ => HvError::Unavailable(format!(
-            "/dev/kvm cannot be opened: {}",
+            "{dev} cannot be opened: {}",
             std::io::Error::from_raw_os_error(errno)
         )),
     }
+}
+
+/// Opens the KVM device, mapping every failure to one actionable line.
+fn open_device() -> Result<kvm_ioctls::Kvm> {
+    use std::os::unix::ffi::OsStrExt;
+    let path = device_path();
+    let shown = path.to_string_lossy().into_owned();
+    let c_path = std::ffi::CString::new(path.as_bytes()).map_err(|_| {
+        HvError::Unavailable(format!("{DEVICE_ENV} contains a NUL byte: {shown:?}"))
+    })?;
+    let kvm = kvm_ioctls::Kvm::new_with_path(&c_path).map_err(|e| open_error(&shown, e.errno()))?;
+    // A regular file or another device opens fine; the first ioctl tells.
+    if kvm.get_api_version() < 0 {
+        return Err(HvError::Unavailable(format!(
+            "{shown} is not a KVM device (KVM_GET_API_VERSION failed: {})",
+            std::io::Error::last_os_error()
+        )));
+    }
+    Ok(kvm)
 }
 
 impl Hypervisor for Kvm {
     type Vm = KvmVm;
 
     fn probe() -> Result<Self> {
-        let kvm = kvm_ioctls::Kvm::new().map_err(|e| open_error(e.errno()))?;
+        let kvm = open_device()?;
         let version = kvm.get_api_version();
         if i64::from(version) != i64::from(KVM_API_VERSION) {
             return Err(HvError::Unavailable(format!(
@@ -91,11 +120,12 @@ mod tests {
 
     #[test]
     fn open_errors_are_one_actionable_line() {
-        let missing = open_error(libc::ENOENT).to_string();
+        let missing = open_error("/dev/kvm", libc::ENOENT).to_string();
         assert!(missing.starts_with("/dev/kvm not found") && missing.contains("kvm_intel"));
-        let denied = open_error(libc::EACCES).to_string();
+        let denied = open_error("/dev/kvm", libc::EACCES).to_string();
         assert!(denied.contains("permission denied") && denied.contains("usermod -aG kvm"));
-        let other = open_error(libc::EBUSY).to_string();
+        assert!(!denied.contains('\n'), "one line: {denied}");
+        let other = open_error("/dev/kvm", libc::EBUSY).to_string();
         assert!(other.starts_with("/dev/kvm cannot be opened"), "{other}");
         for e in [missing, denied, other] {
             assert!(!e.contains('\n'));

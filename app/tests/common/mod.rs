@@ -44,18 +44,25 @@ pub fn kvm_or_skip(test: &str) -> bool {
 }
 
 /// Assembles `guests/<name>.asm` with nasm into a flat binary and returns its path.
+///
+/// Tests run in parallel and several may build the same guest: each assembles into a
+/// file of its own and renames it into place, so nobody ever runs a half-written binary.
 pub fn nasm(name: &str) -> PathBuf {
+    static UNIQUE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let src = guests_dir().join(format!("{name}.asm"));
     let out = out_dir().join(format!("{name}.bin"));
+    let n = UNIQUE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let tmp = out_dir().join(format!("{name}.bin.{}.{n}", std::process::id()));
     let st = Command::new("nasm")
         .args(["-f", "bin", "-w+all", "-o"])
-        .arg(&out)
+        .arg(&tmp)
         .arg("-I")
         .arg(guests_dir())
         .arg(&src)
         .status()
         .expect("nasm must be installed (apt-get install nasm; .ci/run does it)");
     assert!(st.success(), "nasm failed on {}", src.display());
+    std::fs::rename(&tmp, &out).expect("move the assembled guest into place");
     out
 }
 

@@ -99,10 +99,11 @@ impl DateTime {
         let doy = (153 * mp + 2) / 5 + i64::from(self.day.clamp(1, 31)) - 1;
         let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
         let days = era * 146_097 + doe - 719_468;
-        days * 86_400
-            + i64::from(self.hour) * 3600
-            + i64::from(self.minute) * 60
-            + i64::from(self.second)
+        // Saturating: a date near the end of `from_unix`'s range (a host clock past
+        // year 292 billion) must not overflow (found by fuzz/fuzz_targets/cmos.rs).
+        days.saturating_mul(86_400).saturating_add(
+            i64::from(self.hour) * 3600 + i64::from(self.minute) * 60 + i64::from(self.second),
+        )
     }
 }
 

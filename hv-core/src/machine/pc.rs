@@ -133,13 +133,15 @@ impl PcBoard {
         }
     }
 
-    /// Rebuilds every device in power-on state, keeping the shared parts and COM1's
-    /// output stream.
+    /// Rebuilds every device in power-on state, keeping the shared parts, COM1's
+    /// output stream, the disks and the CMOS (battery-backed on a PC: its RAM, e.g. the
+    /// shutdown status byte 0x0F, survives a reset, and guests rely on that).
     pub fn reset(mut self) -> Self {
         let drives = std::mem::take(&mut self.drives);
         let out = self.com1.into_output();
         let mut board = Self::new(self.shared.clone(), None);
         board.drives = drives;
+        board.cmos = self.cmos;
         board.com1 = Uart::new(COM1.0, IrqLine::new(board.pic.clone(), irq::COM1), out);
         board
     }

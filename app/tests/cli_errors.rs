@@ -1,0 +1,231 @@
+//! Bad user input ends with one clear line and status 1 (runtime error) or 2 (usage
+//! error), and never writes to the user's image.
+
+mod common;
+
+use std::ffi::{OsStr, OsString};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::*;
+
+/// Runs `hv run --headless ARGS` with `env`, returns (status, stderr).
+fn hv(args: &[&OsStr], env: &[(&str, &OsStr)]) -> (i32, String) {
+    let mut cmd = Command::new(hv_bin());
+    cmd.arg("run")
+        .arg("--headless")
+        .args(args)
+        .env("RUST_LOG", "warn");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("run hv");
+    let status = out.status.code().unwrap_or(-1);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    eprintln!("hv {args:?} -> {status}\n{stderr}");
+    (status, stderr)
+}
+
+/// The run failed with `status` and the error is one line containing `needle`. Clap's
+/// usage errors (status 2) put their one-line reason first, then a usage hint.
+fn assert_one_line_error(status: i32, stderr: &str, want_status: i32, needle: &str) {
+    assert_eq!(status, want_status, "{stderr}");
+    let first = stderr.lines().next().unwrap_or_default();
+    if want_status == 1 {
+        let lines: Vec<_> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+        assert_eq!(lines.len(), 1, "exactly one line: {stderr}");
+        assert!(first.starts_with("hv: error: "), "{first}");
+    } else {
+        assert!(first.starts_with("error: "), "{first}");
+    }
+    assert!(
+        first.contains(needle),
+        "{first:?} should mention {needle:?}"
+    );
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let p = out_dir().join("cli_errors").join(name);
+    std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+    let _ = std::fs::remove_file(&p);
+    p
+}
+
+fn os(s: &str) -> &OsStr {
+    OsStr::new(s)
+}
+
+/// Runs hv on `image` and checks the file is byte-for-byte unchanged afterwards.
+fn run_on_image(image: &Path, extra: &[&str]) -> (i32, String) {
+    let before = std::fs::read(image).ok();
+    let mut args: Vec<&OsStr> = vec![image.as_os_str()];
+    args.extend(extra.iter().map(|s| os(s)));
+    let r = hv(&args, &[]);
+    assert!(
+        std::fs::read(image).ok() == before,
+        "hv changed {}",
+        image.display()
+    );
+    r
+}
+
+#[test]
+fn missing_directory_empty_and_oversized_images() {
+    let missing = scratch("missing.img");
+    let (s, e) = hv(&[missing.as_os_str()], &[]);
+    assert_one_line_error(s, &e, 1, "cannot open");
+
+    let dir = out_dir().join("cli_errors");
+    let (s, e) = hv(&[dir.as_os_str()], &[]);
+    assert_one_line_error(s, &e, 1, "is a directory");
+
+    let empty = scratch("empty.img");
+    std::fs::write(&empty, b"").expect("write");
+    let (s, e) = run_on_image(&empty, &[]);
+    assert_one_line_error(s, &e, 1, "is empty");
+
+    // Sparse: 513 MiB apparent size, no disk space used.
+    let huge = scratch("huge.img");
+    std::fs::File::create(&huge)
+        .and_then(|f| f.set_len(513 << 20))
+        .expect("sparse file");
+    let (s, e) = run_on_image(&huge, &[]);
+    assert_one_line_error(s, &e, 1, "huge.img");
+    let (s, e) = run_on_image(&huge, &["--format", "flat"]);
+    assert_one_line_error(s, &e, 1, "huge.img");
+    std::fs::remove_file(&huge).ok();
+
+    let bad_name = PathBuf::from(OsStr::from_bytes(b"/nonexistent/\xff\xfe.img"));
+    let (s, e) = hv(&[bad_name.as_os_str()], &[]);
+    assert_one_line_error(s, &e, 1, "cannot open");
+
+    let (s, e) = hv(&[], &[]);
+    assert!(
+        s == 1 || s == 0x21 || s == 0,
+        "no IMAGE: demo image or one error line: {e}"
+    );
+}
+
+#[test]
+fn flat_images_that_do_not_fit_are_refused_before_booting() {
+    let big = scratch("too_big_flat.bin");
+    std::fs::write(&big, vec![0x90u8; 700 * 1024]).expect("write");
+    let (s, e) = run_on_image(&big, &["--format", "flat"]);
+    assert_one_line_error(s, &e, 1, "at most");
+
+    let small = scratch("small_flat.bin");
+    std::fs::write(&small, [0xF4u8]).expect("write");
+    let (s, e) = run_on_image(&small, &["--format", "flat", "--load-addr", "0x100"]);
+    assert_one_line_error(s, &e, 1, "interrupt vector table");
+    let (s, e) = run_on_image(&small, &["--format", "flat", "--load-addr", "0x10000"]);
+    assert_one_line_error(s, &e, 2, "16 bits");
+    let (s, e) = run_on_image(&small, &["--format", "no-such-format"]);
+    assert_one_line_error(s, &e, 2, "no-such-format");
+}
+
+#[test]
+fn absurd_options_are_usage_or_clear_errors() {
+    let small = scratch("opts_flat.bin");
+    std::fs::write(&small, [0xFAu8, 0xF4]).expect("write");
+    for t in ["0", "nan", "inf", "1e-400"] {
+        let (s, e) = run_on_image(&small, &["--timeout", t]);
+        assert_one_line_error(s, &e, 1, "--timeout");
+    }
+    let (s, e) = run_on_image(&small, &["--timeout", "-1"]);
+    assert_one_line_error(s, &e, 2, "-1");
+    let (s, e) = run_on_image(&small, &["--memory", "99999999999999999999999"]);
+    assert_one_line_error(s, &e, 2, "--memory");
+    let (s, e) = run_on_image(&small, &["--memory", "-5"]);
+    assert_one_line_error(s, &e, 2, "-5");
+
+    // Non-UTF-8 --type is refused by the parser, not mangled.
+    let (s, e) = hv(
+        &[
+            small.as_os_str(),
+            os("--type"),
+            &OsString::from(OsStr::from_bytes(b"ls\xff\n")),
+        ],
+        &[],
+    );
+    assert_one_line_error(s, &e, 2, "UTF-8");
+}
+
+#[test]
+fn memory_sizes_outside_the_supported_range() {
+    if !kvm_or_skip("memory_sizes_outside_the_supported_range") {
+        return;
+    }
+    let small = scratch("mem_flat.bin");
+    std::fs::write(&small, [0xFAu8, 0xF4]).expect("write");
+    for m in ["0", "1", "999999999"] {
+        let (s, e) = run_on_image(&small, &["--memory", m]);
+        assert_one_line_error(s, &e, 1, "out of range; use 2 to 3072 MiB");
+    }
+}
+
+#[test]
+fn weird_type_text_is_typed_or_skipped_with_a_warning() {
+    if !kvm_or_skip("weird_type_text_is_typed_or_skipped_with_a_warning") {
+        return;
+    }
+    let bin = nasm("hello");
+    let (status, _, stderr) = run_hv_ok(&[
+        "--format",
+        "flat",
+        bin.to_str().expect("utf-8"),
+        "--type",
+        "héllo 😀\u{7}\u{7f}\\q\\",
+        "--timeout",
+        "20",
+    ]);
+    assert_eq!(status, 0x21, "the guest ran to its own exit");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn unusable_kvm_device_is_one_actionable_line() {
+    let small = scratch("kvm_flat.bin");
+    std::fs::write(&small, [0xFAu8, 0xF4]).expect("write");
+    let missing = scratch("no-such-kvm");
+    let flat = [small.as_os_str(), os("--format"), os("flat")];
+    let (s, e) = hv(&flat, &[("HV_KVM_DEVICE", missing.as_os_str())]);
+    assert_one_line_error(s, &e, 1, "not found: KVM is not available");
+
+    let regular = scratch("fake-kvm");
+    std::fs::write(&regular, b"not a device").expect("write");
+    let (s, e) = hv(&flat, &[("HV_KVM_DEVICE", regular.as_os_str())]);
+    assert_one_line_error(s, &e, 1, "is not a KVM device");
+
+    let (s, e) = hv(&flat, &[("HV_KVM_DEVICE", os("/dev/null"))]);
+    assert_one_line_error(s, &e, 1, "/dev/null");
+}
+
+#[test]
+fn unwritable_outputs_are_reported() {
+    if !kvm_or_skip("unwritable_outputs_are_reported") {
+        return;
+    }
+    let bin = nasm("hello");
+    let dir = out_dir().join("cli_errors");
+    let (s, e) = run_on_image(
+        &bin,
+        &["--format", "flat", "--serial", dir.to_str().expect("utf-8")],
+    );
+    assert_one_line_error(s, &e, 1, "cannot create serial output file");
+    let (s, e) = run_on_image(
+        &bin,
+        &[
+            "--format",
+            "flat",
+            "--dump-screen",
+            "/nonexistent-dir/screen.txt",
+        ],
+    );
+    assert_eq!(s, 1, "{e}");
+    assert!(
+        e.lines()
+            .any(|l| l.starts_with("hv: error: ") && l.contains("screen.txt")),
+        "{e}"
+    );
+}

@@ -1,0 +1,74 @@
+//! SIGINT and SIGTERM end a run through the normal exit path: the guest is stopped, the
+//! board (and any `--writable` disk) is dropped and flushed on the vCPU thread, and
+//! `--dump-screen` is still written. hv exits with status 130.
+
+mod common;
+
+use std::io::Read;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+
+fn interrupt_run(signal: &str) {
+    let bin = nasm("wait_signal");
+    let screen = out_dir().join(format!("wait_signal_{signal}.txt"));
+    let _ = std::fs::remove_file(&screen);
+    let mut child = Command::new(hv_bin())
+        .args(["run", "--headless", "--format", "flat", "--timeout", "60"])
+        .arg(&bin)
+        .arg("--dump-screen")
+        .arg(&screen)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn hv");
+    // Wait for the guest's "ready" on COM1 (it is idle in sti; hlt afterwards).
+    let mut stdout = child.stdout.take().expect("stdout");
+    let mut got = Vec::new();
+    let mut buf = [0u8; 64];
+    let start = Instant::now();
+    while !String::from_utf8_lossy(&got).contains("ready") {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "guest never got ready"
+        );
+        let n = stdout.read(&mut buf).expect("read stdout");
+        assert!(n > 0, "hv ended before the signal");
+        got.extend_from_slice(&buf[..n]);
+    }
+    let st = Command::new("kill")
+        .args([&format!("-{signal}"), &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(st.success());
+    let status = child.wait().expect("wait");
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .expect("stderr")
+        .read_to_string(&mut stderr)
+        .expect("stderr");
+    eprintln!("SIG{signal}: {status:?}\n{stderr}");
+    assert_eq!(status.code(), Some(130), "normal exit path with status 130");
+    assert!(stderr.contains("interrupted"), "{stderr}");
+    assert!(
+        read_screen(&screen).starts_with("ready"),
+        "--dump-screen written on the way out"
+    );
+}
+
+#[test]
+fn sigint_exits_through_the_normal_path() {
+    if kvm_or_skip("sigint_exits_through_the_normal_path") {
+        interrupt_run("INT");
+    }
+}
+
+#[test]
+fn sigterm_exits_through_the_normal_path() {
+    if kvm_or_skip("sigterm_exits_through_the_normal_path") {
+        interrupt_run("TERM");
+    }
+}

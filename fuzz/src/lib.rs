@@ -1,0 +1,143 @@
+//! Helpers shared by hv's fuzz targets: fake clocks and I/O sinks, and the few
+//! structured inputs several targets use.
+//!
+//! Every target drives one piece of hv with guest-controlled input and then checks
+//! invariants the rest of the VMM relies on (queues stay bounded, frames have the size
+//! the window expects, timers never ask to be polled in the past, ...). A panic or a
+//! failed `assert!` is a finding; see docs/security.md.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use arbitrary::Arbitrary;
+use hv_core::IoHandler;
+use hv_core::clock::{Clock, FakeClock};
+use hv_core::devices::SystemControl;
+use hv_core::devices::cmos::WallClock;
+use hv_core::devices::uart::SerialLog;
+use hv_core::devices::vga::VgaState;
+use hv_core::machine::pc::SharedParts;
+use hv_core::machine::stats::ExitStats;
+use hv_core::memory::GuestMemory;
+
+/// A wall clock at whatever time the input sets (any `u64` seconds, so dates far after
+/// 9999 and past `i64::MAX` are exercised too). Clones share the time.
+#[derive(Debug, Clone, Default)]
+pub struct SettableWallClock(pub Arc<Mutex<Duration>>);
+
+impl SettableWallClock {
+    /// Moves the clock to `t`.
+    pub fn set(&self, t: Duration) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = t;
+    }
+}
+
+impl WallClock for SettableWallClock {
+    fn now(&self) -> Duration {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// One access an [`IoRecorder`] saw.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Access {
+    /// A port read of this many bytes.
+    PioRead(u16, usize),
+    /// A port write.
+    PioWrite(u16, Vec<u8>),
+    /// An MMIO read of this many bytes.
+    MmioRead(u64, usize),
+    /// An MMIO write.
+    MmioWrite(u64, Vec<u8>),
+}
+
+/// An [`IoHandler`] that records every access and answers reads with a fixed byte, so a
+/// decoder's use of the handler can be checked against what it decoded.
+#[derive(Debug, Default)]
+pub struct IoRecorder {
+    /// Accesses in order.
+    pub log: Vec<Access>,
+    /// The byte reads return.
+    pub fill: u8,
+}
+
+impl IoHandler for IoRecorder {
+    fn pio_read(&mut self, port: u16, data: &mut [u8]) {
+        data.fill(self.fill);
+        self.log.push(Access::PioRead(port, data.len()));
+    }
+    fn pio_write(&mut self, port: u16, data: &[u8]) {
+        self.log.push(Access::PioWrite(port, data.to_vec()));
+    }
+    fn mmio_read(&mut self, gpa: u64, data: &mut [u8]) {
+        data.fill(self.fill);
+        self.log.push(Access::MmioRead(gpa, data.len()));
+    }
+    fn mmio_write(&mut self, gpa: u64, data: &[u8]) {
+        self.log.push(Access::MmioWrite(gpa, data.to_vec()));
+    }
+}
+
+/// The parts a [`hv_core::machine::pc::PcBoard`] shares, over `memory` and a fake clock
+/// the caller advances.
+pub fn shared_parts(memory: GuestMemory, clock: Arc<FakeClock>) -> SharedParts {
+    let clock: Arc<dyn Clock> = clock;
+    SharedParts {
+        memory,
+        clock,
+        vga: Arc::new(Mutex::new(VgaState::new())),
+        serial_log: SerialLog::shared(),
+        stats: Arc::new(ExitStats::default()),
+        system: Arc::new(SystemControl::new()),
+    }
+}
+
+/// An access width a guest can use with `in`/`out`.
+#[derive(Debug, Clone, Copy, Arbitrary)]
+pub enum Width {
+    /// `in al` / `out al`.
+    Byte,
+    /// `in ax`.
+    Word,
+    /// `in eax`.
+    Dword,
+}
+
+impl Width {
+    /// Bytes moved.
+    pub fn len(self) -> usize {
+        match self {
+            Width::Byte => 1,
+            Width::Word => 2,
+            Width::Dword => 4,
+        }
+    }
+
+    /// Always false; present for clippy's `len` convention.
+    pub fn is_empty(self) -> bool {
+        false
+    }
+}
+
+/// Time steps the input may take: small ones (microseconds) are common, large ones
+/// (up to about an hour) let timers wrap and coalesce.
+#[derive(Debug, Clone, Copy, Arbitrary)]
+pub enum Step {
+    /// Up to 65 ms in microseconds.
+    Micros(u16),
+    /// Up to 65 s in milliseconds.
+    Millis(u16),
+    /// Up to ~18 h in seconds.
+    Seconds(u16),
+}
+
+impl Step {
+    /// The step as a duration.
+    pub fn duration(self) -> Duration {
+        match self {
+            Step::Micros(n) => Duration::from_micros(n.into()),
+            Step::Millis(n) => Duration::from_millis(n.into()),
+            Step::Seconds(n) => Duration::from_secs(n.into()),
+        }
+    }
+}
