@@ -43,8 +43,9 @@ fn floppy(name: &str, mode: u8) -> PathBuf {
     path
 }
 
+/// CHS sector 2 of cylinder 0, head 0: LBA 1 (CHS sectors count from 1).
 fn sector2(path: &Path) -> Vec<u8> {
-    std::fs::read(path).expect("read image")[1024..1536].to_vec()
+    std::fs::read(path).expect("read image")[512..1024].to_vec()
 }
 
 fn written_pattern() -> Vec<u8> {
@@ -52,7 +53,6 @@ fn written_pattern() -> Vec<u8> {
 }
 
 #[test]
-#[ignore = "after merging wip/loaders the int 13h AH=03h write reports success but sector 2 of the --writable floppy is unchanged; under investigation (see docs/security.md)"]
 fn writable_disk_keeps_writes_after_a_normal_exit() {
     if !disks_supported("writable_disk_keeps_writes_after_a_normal_exit") {
         return;
@@ -118,7 +118,6 @@ fn signalled_writable_run(signal: &str) {
 }
 
 #[test]
-#[ignore = "after merging wip/loaders the int 13h AH=03h write reports success but sector 2 of the --writable floppy is unchanged; under investigation (see docs/security.md)"]
 fn writable_disk_keeps_writes_after_sigint() {
     if disks_supported("writable_disk_keeps_writes_after_sigint") {
         signalled_writable_run("INT");
@@ -126,7 +125,6 @@ fn writable_disk_keeps_writes_after_sigint() {
 }
 
 #[test]
-#[ignore = "after merging wip/loaders the int 13h AH=03h write reports success but sector 2 of the --writable floppy is unchanged; under investigation (see docs/security.md)"]
 fn writable_disk_keeps_writes_after_sigterm() {
     if disks_supported("writable_disk_keeps_writes_after_sigterm") {
         signalled_writable_run("TERM");
