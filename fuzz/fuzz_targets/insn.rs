@@ -5,7 +5,8 @@
 //! slice); a legacy prefix in front of a 16/32-bit instruction does not change its class
 //! (as long as the prefix run stays under the 14-byte scan limit); the explanation is one
 //! non-empty line (it ends up in a one-line error message) and, at CPL 0, names x87 and
-//! -mgeneral-regs-only when the class is x87.
+//! -mgeneral-regs-only when the class is x87, and IRET and its workaround for a
+//! protected-mode IRET at CPL 0.
 #![no_main]
 
 use arbitrary::Arbitrary;
@@ -28,13 +29,19 @@ const PREFIXES: [u8; 11] = [
 fuzz_target!(|input: Input| {
     let bytes = &input.bytes[..input.bytes.len().min(32)];
     let class = classify(bytes, input.long_mode);
-    let text = explain_emulation_failure(bytes, input.cpl, input.long_mode);
+    // The prefix byte's top bit doubles as CR0.PE (long mode implies it), so the seed
+    // layout stays three header bytes followed by the instruction.
+    let protected_mode = input.long_mode || input.prefix & 0x80 != 0;
+    let text = explain_emulation_failure(bytes, input.cpl, protected_mode, input.long_mode);
     assert!(!text.is_empty() && !text.contains('\n'), "{text:?}");
     if class == InsnClass::X87 && input.cpl == 0 {
         assert!(
             text.contains("x87") && text.contains("-mgeneral-regs-only"),
             "{text}"
         );
+    }
+    if class == InsnClass::Iret && input.cpl == 0 && protected_mode {
+        assert!(text.contains("IRET") && text.contains("RETF"), "{text}");
     }
     let leading = bytes.iter().take_while(|b| PREFIXES.contains(b)).count();
     if !input.long_mode && leading < 12 {
