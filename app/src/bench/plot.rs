@@ -65,6 +65,9 @@ pub fn cdf(samples: &[f64]) -> Vec<(f64, f64)> {
 /// Draws the plot and writes it to `path` as PNG.
 pub fn write(path: &Path, data: &PlotData) -> Result<()> {
     register_font()?;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
     let (w, h) = SIZE;
     let mut rgb = vec![0u8; (w * h * 3) as usize];
     draw(&mut rgb, data).map_err(|e| anyhow!("drawing the plot: {e}"))?;
@@ -146,7 +149,7 @@ where
         let ratio = e.2 / e.1;
         Text::new(
             format!("{}  ({ratio:.2}x)", e.0),
-            (3.0 * i as f64 + 0.3, -ymax * 0.04),
+            (3.0 * i as f64 + 0.3, ymax * 0.97),
             ("sans-serif", 15),
         )
     }))?;
@@ -167,13 +170,14 @@ fn draw_latencies<DB: DrawingBackend>(
 where
     DB::ErrorType: 'static,
 {
+    // Up to the largest p99.5, so a single scheduling outlier does not flatten the
+    // curves (the table reports p99 and the JSON every sample).
     let xmax = data
         .latencies
         .iter()
-        .flat_map(|(_, s)| s.iter().copied())
-        .filter(|x| x.is_finite())
+        .filter_map(|(_, s)| super::stats::percentile(s, 99.5))
         .fold(data.key_target_us, f64::max)
-        * 1.1;
+        * 1.3;
     let mut chart = ChartBuilder::on(area)
         .caption(
             "Keystroke: VmInput::send -> guest reads port 0x60 (CDF)",
@@ -198,7 +202,10 @@ where
     for ((label, samples), colour) in data.latencies.iter().zip(palette.iter().cycle()) {
         let colour = *colour;
         chart
-            .draw_series(LineSeries::new(cdf(samples), colour.stroke_width(2)))?
+            .draw_series(LineSeries::new(
+                cdf(samples).into_iter().filter(|&(x, _)| x <= xmax),
+                colour.stroke_width(2),
+            ))?
             .label(label.clone())
             .legend(move |(x, y)| {
                 PathElement::new(vec![(x, y), (x + 18, y)], colour.stroke_width(2))

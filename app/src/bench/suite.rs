@@ -189,7 +189,7 @@ fn idle_rows(report: &mut Report, exe: &Path, scratch: &Path, secs: f64) -> Resu
             .push(format!("windowed RSS: not measured: {why}")),
     }
     report.notes.push(
-        "time to first frame (window): not measured: the window front end (wip/window) has not landed"
+        "time to first frame (window): not measured: wip/window is not merged into this branch (it conflicts with main in app/src/headless.rs)"
             .into(),
     );
     Ok(())

@@ -11,6 +11,10 @@ use std::time::Instant;
 
 use crate::hypervisor::Kicker;
 
+/// Deadlines closer than this are the same deadline (timer emulation tolerates a kick
+/// this late; the guest sees the tick at its next exit either way).
+const SLACK: std::time::Duration = std::time::Duration::from_micros(50);
+
 #[derive(Debug, Default)]
 struct State {
     deadline: Option<Instant>,
@@ -70,6 +74,15 @@ impl DeadlineKicker {
     pub fn arm(&mut self, deadline: Option<Instant>) {
         if self.armed == deadline {
             return;
+        }
+        // The loop converts a machine-clock deadline to an Instant at every exit, so the
+        // same deadline comes back a few nanoseconds off each time. Re-arming for that
+        // woke this thread (futex + context switch) on every exit; within SLACK it is
+        // the same deadline.
+        if let (Some(a), Some(d)) = (self.armed, deadline) {
+            if a.max(d) - a.min(d) < SLACK {
+                return;
+            }
         }
         self.armed = deadline;
         let (lock, cv) = &*self.shared;
