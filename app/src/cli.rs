@@ -19,6 +19,9 @@ pub struct Cli {
 pub enum Command {
     /// Boot an image (the bundled demo OS when IMAGE is omitted).
     Run(RunArgs),
+    /// Measure exit cost, keystroke latency, rendering, start-up, idle CPU and memory
+    /// against baselines taken in the same run (Linux/KVM).
+    Bench(BenchArgs),
 }
 
 /// How to read the image.
@@ -104,6 +107,35 @@ pub struct RunArgs {
     /// Default: ControlRight (Right Ctrl) on Linux and Windows, AltRight (Right Option) on macOS.
     #[arg(long, value_name = "KEY", value_parser = crate::window::hostkeys::parse_host_key)]
     pub host_key: Option<hv_core::devices::keymap::Key>,
+}
+
+/// `hv bench` options.
+#[derive(Debug, clap::Args)]
+pub struct BenchArgs {
+    /// Print the report as JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// Also draw exit cost and keystroke latency distributions into this PNG.
+    #[arg(long, value_name = "PATH")]
+    pub plot: Option<PathBuf>,
+    /// Repetitions of each timed measurement (medians are reported).
+    #[arg(long, default_value_t = 7, value_name = "N")]
+    pub reps: usize,
+    /// Key events per keystroke-latency scenario.
+    #[arg(long, default_value_t = 300, value_name = "N")]
+    pub presses: usize,
+    /// How long the idle guest is watched.
+    #[arg(long, default_value_t = 10.0, value_name = "SECS")]
+    pub idle_secs: f64,
+    /// Skip the callgrind instruction counts (they take about a minute).
+    #[arg(long)]
+    pub no_callgrind: bool,
+    /// Run only these sections (exit, callgrind, keys, render, startup, idle); all by default.
+    #[arg(long, value_delimiter = ',', value_name = "SECTION,...")]
+    pub only: Vec<String>,
+    /// Internal: run one child role of the bench.
+    #[arg(long, hide = true, value_name = "SPEC")]
+    pub child: Option<String>,
 }
 
 fn parse_u16(s: &str) -> Result<u16, String> {

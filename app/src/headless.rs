@@ -44,6 +44,7 @@ pub fn start(args: &RunArgs) -> Result<PcHandle> {
     // The drives travel into the machine and are dropped (flushing `--writable` writes)
     // when the vCPU thread ends; on an error before that, when `boot` goes out of scope.
     let boot = prepare(args)?;
+    crate::signals::install()?;
     let hv = Backend::probe()?;
     let handle = launch(
         &hv,
@@ -56,7 +57,7 @@ pub fn start(args: &RunArgs) -> Result<PcHandle> {
         },
     )?;
     log::info!("booted on {}", handle.backend);
-    crate::signals::forward_to(handle.input.clone())?;
+    crate::signals::forward_to(handle.input.clone());
     Ok(handle)
 }
 

@@ -5,6 +5,7 @@
 //! 1 for an error, 2 for a usage error.
 
 mod backend;
+mod bench;
 mod cli;
 mod headless;
 mod image;
@@ -36,6 +37,10 @@ fn main() {
                 1
             }
         },
+        cli::Command::Bench(args) => bench::run(&args).unwrap_or_else(|e| {
+            eprintln!("hv: error: {e:#}");
+            1
+        }),
     };
     std::process::exit(status);
 }

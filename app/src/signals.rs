@@ -10,6 +10,7 @@
 //! once, for a guest or host that is truly stuck.
 
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, PoisonError};
 
 use hv_core::machine::events::{HostEvent, VmInput};
 
@@ -18,18 +19,38 @@ use hv_core::machine::events::{HostEvent, VmInput};
 pub const INTERRUPTED_STATUS: i32 = 130;
 
 static REQUESTED: AtomicBool = AtomicBool::new(false);
+/// Where requests go once the VM runs.
+static TARGET: Mutex<Option<VmInput>> = Mutex::new(None);
 
-/// Routes interrupt and termination requests to `input` as a Quit. Call once per process.
-pub fn forward_to(input: VmInput) -> anyhow::Result<()> {
-    ctrlc::set_handler(move || {
+/// Installs the handler. Call once, before the VM starts, so that a request that arrives
+/// while the machine is still booting is not lost to the default action (which would
+/// kill hv without flushing disks).
+pub fn install() -> anyhow::Result<()> {
+    ctrlc::set_handler(|| {
         if REQUESTED.swap(true, Ordering::SeqCst) {
             eprintln!("hv: second interrupt; exiting without cleanup");
             std::process::exit(INTERRUPTED_STATUS);
         }
         eprintln!("hv: interrupted; stopping the guest and flushing disks");
-        input.send(HostEvent::Quit);
+        if let Some(input) = TARGET
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+        {
+            input.send(HostEvent::Quit);
+        }
     })
     .map_err(|e| anyhow::anyhow!("cannot install the Ctrl-C handler: {e}"))
+}
+
+/// Routes requests to the running VM as a Quit; one that already arrived is delivered
+/// now.
+pub fn forward_to(input: VmInput) {
+    let mut target = TARGET.lock().unwrap_or_else(PoisonError::into_inner);
+    if REQUESTED.load(Ordering::SeqCst) {
+        input.send(HostEvent::Quit);
+    }
+    *target = Some(input);
 }
 
 /// Whether an interrupt or termination request ended (or is ending) the run.

@@ -47,6 +47,12 @@ impl KeyJourney {
     pub fn latency(&self) -> Option<Duration> {
         self.delivered.first().map(|d| d.after)
     }
+
+    /// When the host event entered the VM (machine clock), so a front end can place the
+    /// journey on its own timeline: the latency benchmark measures from its `send`.
+    pub fn started(&self) -> Duration {
+        self.started
+    }
 }
 
 #[derive(Debug, Default)]

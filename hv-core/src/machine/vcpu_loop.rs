@@ -79,7 +79,7 @@ pub fn run<V: VcpuX86>(
             Err(Reset(why)) => {
                 board = board.reset();
                 board.attach_journey(&ctx.journey);
-                if let Err(e) = power_on(vcpu, &board, ctx) {
+                if let Err(e) = clear_memory(&board).and_then(|()| power_on(vcpu, &board, ctx)) {
                     return (RunEnd::Error(e), board);
                 }
                 cpu = CpuState {
@@ -98,15 +98,16 @@ pub fn run<V: VcpuX86>(
 /// unwinds to the top of the loop.
 struct Reset(String);
 
-/// Zeroes memory, loads the image and sets the entry registers.
-pub fn power_on<V: VcpuX86>(
-    vcpu: &mut V,
-    board: &PcBoard,
-    ctx: &LoopContext,
-) -> Result<(), String> {
+/// Zeroes guest memory, so a reset starts from the same memory as power-on.
+///
+/// Only resets need it: at launch the memory is fresh anonymous mappings, already zero,
+/// and writing zeros there would fault in every page of guest RAM (64 MiB by default:
+/// tens of milliseconds of start-up and the whole guest RAM resident before the guest
+/// has touched any of it).
+fn clear_memory(board: &PcBoard) -> Result<(), String> {
     let mem = &board.shared.memory;
+    let zeros = vec![0u8; 1 << 16];
     for r in mem.regions() {
-        let zeros = vec![0u8; 1 << 16];
         let mut off = 0;
         while off < r.size {
             let n = (r.size - off).min(zeros.len() as u64) as usize;
@@ -115,6 +116,16 @@ pub fn power_on<V: VcpuX86>(
             off += n as u64;
         }
     }
+    Ok(())
+}
+
+/// Loads firmware and the image into (zeroed) memory and sets the entry registers.
+pub fn power_on<V: VcpuX86>(
+    vcpu: &mut V,
+    board: &PcBoard,
+    ctx: &LoopContext,
+) -> Result<(), String> {
+    let mem = &board.shared.memory;
     crate::firmware::install(board).map_err(|e| format!("firmware: {e}"))?;
     let loaded = ctx
         .image
