@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use crossbeam_channel::{bounded, unbounded};
 
 use super::deadline::DeadlineKicker;
-use super::events::{RunEnd, VmChannels, VmEvent, VmInput};
+use super::events::{RunEnd, VmChannels, VmEvent, VmInput, host_channel};
 pub use super::handle::MachineHandle;
 
 /// The PC's handle is the common [`MachineHandle`].
@@ -72,7 +72,8 @@ where
     let mut board = PcBoard::new(shared.clone(), config.serial_out.map(|s| s.0));
     board.drives = config.drives;
     let journey = JourneyRecorder::new(clock.clone());
-    let (host_tx, host_rx) = unbounded();
+    let (host_tx, host_rx, parking) = host_channel();
+    let loop_parking = parking.clone();
     let (vm_tx, vm_rx) = unbounded();
     let (ready_tx, ready_rx) = bounded(1);
     let image = config.image;
@@ -107,6 +108,7 @@ where
             let mut ctx = LoopContext {
                 channels: VmChannels {
                     rx: host_rx,
+                    parking: loop_parking,
                     tx: vm_tx,
                 },
                 deadline,
@@ -144,7 +146,7 @@ where
         }
     };
     Ok(MachineHandle {
-        input: VmInput::new(host_tx, kicker),
+        input: VmInput::new(host_tx, kicker, parking),
         events: vm_rx,
         memory,
         vga: shared.vga,

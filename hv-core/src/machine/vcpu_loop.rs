@@ -13,7 +13,7 @@ use crate::hypervisor::VcpuX86;
 use crate::loader::BootImage;
 
 use super::deadline::DeadlineKicker;
-use super::events::{HostEvent, RunEnd, VmChannels, VmEvent};
+use super::events::{HostEvent, RunEnd, VmChannels, VmEvent, Wait};
 use super::journey::JourneyRecorder;
 use super::pc::PcBoard;
 use super::stats::ExitKind;
@@ -346,13 +346,6 @@ fn wait_halted<V: VcpuX86>(
     }
 }
 
-/// How long [`take_events`] may wait for the first event.
-enum Wait {
-    No,
-    Forever,
-    For(std::time::Duration),
-}
-
 /// Receives host events (waiting for the first as `wait` says), handles every one that is
 /// queued, and says whether the run ends.
 fn take_events(
@@ -362,25 +355,13 @@ fn take_events(
     cpu: &mut CpuState,
     typist: &mut Typist,
 ) -> Result<Option<RunEnd>, Reset> {
-    let rx = ctx.channels.rx.clone();
-    let first = match wait {
-        Wait::No => rx.try_recv().map_err(|e| e.is_disconnected()),
-        Wait::Forever => rx.recv().map_err(|_| true),
-        Wait::For(d) => rx.recv_timeout(d).map_err(|e| e.is_disconnected()),
-    };
-    let mut next = first;
-    loop {
-        match next {
-            Ok(ev) => {
-                if let Flow::End(end) = handle_event(ev, board, ctx, cpu, typist)? {
-                    return Ok(Some(end));
-                }
-            }
-            Err(true) => return Ok(Some(RunEnd::Quit)),
-            Err(false) => return Ok(None),
+    let channels = ctx.channels.clone();
+    channels.dispatch(wait, |ev| {
+        match handle_event(ev, board, ctx, cpu, typist)? {
+            Flow::End(end) => Ok(Some(end)),
+            Flow::Continue => Ok(None),
         }
-        next = rx.try_recv().map_err(|e| e.is_disconnected());
-    }
+    })
 }
 
 /// One line with the registers that explain where a guest died.

@@ -22,7 +22,7 @@ use crate::devices::vga::VgaState;
 use crate::error::{HvError, Result};
 use crate::hypervisor::{Hypervisor, Vcpu, VcpuArm64, Vm, VmConfig};
 use crate::machine::deadline::DeadlineKicker;
-use crate::machine::events::{RunEnd, VmChannels, VmEvent, VmInput};
+use crate::machine::events::{RunEnd, VmChannels, VmEvent, VmInput, host_channel};
 use crate::machine::handle::MachineHandle;
 use crate::machine::journey::JourneyRecorder;
 use crate::machine::pc::SharedParts;
@@ -138,7 +138,8 @@ where
         ram_size,
     };
     let journey = JourneyRecorder::new(clock.clone());
-    let (host_tx, host_rx) = unbounded();
+    let (host_tx, host_rx, parking) = host_channel();
+    let loop_parking = parking.clone();
     let (vm_tx, vm_rx) = unbounded();
     let (ready_tx, ready_rx) = bounded(1);
     let loop_journey = journey.clone();
@@ -171,6 +172,7 @@ where
             let mut ctx = LoopContext {
                 channels: VmChannels {
                     rx: host_rx,
+                    parking: loop_parking,
                     tx: vm_tx,
                 },
                 deadline,
@@ -210,7 +212,7 @@ where
         }
     };
     Ok(MachineHandle {
-        input: VmInput::new(host_tx, kicker),
+        input: VmInput::new(host_tx, kicker, parking),
         events: vm_rx,
         memory,
         vga: shared.vga,

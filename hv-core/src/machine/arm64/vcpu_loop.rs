@@ -16,14 +16,12 @@
 
 use std::time::Duration;
 
-use crossbeam_channel::{RecvTimeoutError, TryRecvError};
-
 use crate::arch::arm64::{Arm64Reg, Arm64SysReg};
 use crate::devices::system::SystemRequest;
 use crate::exit::VcpuExit;
 use crate::hypervisor::VcpuArm64;
 use crate::machine::deadline::DeadlineKicker;
-use crate::machine::events::{HostEvent, RunEnd, VmChannels, VmEvent};
+use crate::machine::events::{HostEvent, RunEnd, VmChannels, VmEvent, Wait};
 use crate::machine::journey::JourneyRecorder;
 use crate::machine::stats::ExitKind;
 use crate::machine::typing::Typist;
@@ -147,27 +145,14 @@ fn step<V: VcpuArm64>(
     cpu: &mut CpuState,
     typist: &mut Typist,
 ) -> Result<Flow, Reset> {
-    // 1. Host events.
-    loop {
-        match ctx.channels.rx.try_recv() {
-            Ok(ev) => {
-                if let Flow::End(e) = handle_event(ev, board, ctx, cpu, typist)? {
-                    return Ok(Flow::End(e));
-                }
-            }
-            Err(TryRecvError::Empty) => break,
-            Err(TryRecvError::Disconnected) => return Ok(Flow::End(RunEnd::Quit)),
-        }
+    // 1. Host events (blocking while paused).
+    if let Some(end) = take_events(Wait::No, board, ctx, cpu, typist)? {
+        return Ok(Flow::End(end));
     }
     while cpu.paused {
         ctx.deadline.arm(None);
-        match ctx.channels.rx.recv() {
-            Ok(ev) => {
-                if let Flow::End(e) = handle_event(ev, board, ctx, cpu, typist)? {
-                    return Ok(Flow::End(e));
-                }
-            }
-            Err(_) => return Ok(Flow::End(RunEnd::Quit)),
+        if let Some(end) = take_events(Wait::Forever, board, ctx, cpu, typist)? {
+            return Ok(Flow::End(end));
         }
     }
 
@@ -323,25 +308,32 @@ fn wait_halted(
         if should_wake(board, cpu) || cpu.paused {
             return Ok(Flow::Continue);
         }
-        let now = board.shared.clock.now();
-        let ev = match next_deadline(board, typist) {
-            Some(d) => ctx.channels.rx.recv_timeout(d.saturating_sub(now)),
-            None => ctx
-                .channels
-                .rx
-                .recv()
-                .map_err(|_| RecvTimeoutError::Disconnected),
+        let wait = match next_deadline(board, typist) {
+            Some(d) => Wait::For(d.saturating_sub(board.shared.clock.now())),
+            None => Wait::Forever,
         };
-        match ev {
-            Ok(ev) => {
-                if let Flow::End(e) = handle_event(ev, board, ctx, cpu, typist)? {
-                    return Ok(Flow::End(e));
-                }
-            }
-            Err(RecvTimeoutError::Timeout) => {}
-            Err(RecvTimeoutError::Disconnected) => return Ok(Flow::End(RunEnd::Quit)),
+        if let Some(end) = take_events(wait, board, ctx, cpu, typist)? {
+            return Ok(Flow::End(end));
         }
     }
+}
+
+/// Receives host events (waiting for the first as `wait` says), handles every one that is
+/// queued, and says whether the run ends.
+fn take_events(
+    wait: Wait,
+    board: &mut Arm64Board,
+    ctx: &mut LoopContext,
+    cpu: &mut CpuState,
+    typist: &mut Typist,
+) -> Result<Option<RunEnd>, Reset> {
+    let channels = ctx.channels.clone();
+    channels.dispatch(wait, |ev| {
+        match handle_event(ev, board, ctx, cpu, typist)? {
+            Flow::End(end) => Ok(Some(end)),
+            Flow::Continue => Ok(None),
+        }
+    })
 }
 
 /// One line with the registers that explain where a guest died.
@@ -487,10 +479,10 @@ mod tests {
             bootargs: String::new(),
         })
         .expect("dtb");
-        let (host, rx) = unbounded();
+        let (host, rx, parking) = crate::machine::events::host_channel();
         let (tx, news) = unbounded();
         let ctx = LoopContext {
-            channels: VmChannels { rx, tx },
+            channels: VmChannels { rx, tx, parking },
             deadline: DeadlineKicker::spawn(
                 Arc::new(NoKick),
                 Arc::new(crate::clock::HostClock::new()),
