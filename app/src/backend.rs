@@ -1,12 +1,97 @@
-//! Picks the hypervisor backend for this host.
+//! Boots the board this host can run: the PC on KVM (Linux) and WHP (Windows), the arm64
+//! board on Hypervisor.framework (Apple Silicon).
+//!
+//! Both paths are compiled on every host (hv-apple and hv-windows type-check anywhere),
+//! so a Linux build checks the macOS path too; only the one for this OS is called.
 
+use std::sync::Arc;
+
+use anyhow::Result;
+use hv_core::Hypervisor;
+use hv_core::machine::arm64::{Arm64Config, launch as launch_arm64};
+use hv_core::machine::handle::MachineHandle;
+use hv_core::machine::launch::{PcConfig, SerialSink, launch as launch_pc};
+
+use crate::cli::RunArgs;
+use crate::image::prepare;
+
+/// This host's x86 backend, for code that drives the PC directly (`hv bench`).
 #[cfg(target_os = "linux")]
 pub use hv_linux::Kvm as Backend;
-
 #[cfg(windows)]
 pub use hv_windows::Whp as Backend;
 
-#[cfg(not(any(target_os = "linux", windows)))]
-compile_error!(
-    "hv runs x86 guests on Linux (KVM) and Windows (WHP); the Apple Silicon board is built by hv-apple"
-);
+/// The arm64 demo (built by `assets/arm64/build.sh`), booted when no IMAGE is given on a
+/// Mac.
+pub const ARM64_DEMO_IMAGE: &[u8] = include_bytes!("../../assets/arm64-demo.img");
+
+/// Boots the PC on `H` (KVM or WHP).
+#[cfg_attr(target_os = "macos", allow(dead_code))]
+fn boot_pc<H: Hypervisor>(args: &RunArgs, serial: Option<SerialSink>) -> Result<MachineHandle>
+where
+    H::Vm: 'static,
+    <H::Vm as hv_core::Vm>::Vcpu: hv_core::VcpuX86,
+{
+    // The drives travel into the machine and are dropped (flushing `--writable` writes)
+    // when the vCPU thread ends; on an error before that, when `boot` goes out of scope.
+    let boot = prepare(args)?;
+    let hv = H::probe()?;
+    Ok(launch_pc(
+        &hv,
+        PcConfig {
+            memory_mib: args.memory,
+            image: boot.image,
+            serial_out: serial,
+            no_reboot: args.no_reboot,
+            drives: boot.drives,
+        },
+    )?)
+}
+
+/// Boots the arm64 board on Hypervisor.framework: the in-kernel GICv3 where macOS has one
+/// (15+), else the vCPU's IRQ line.
+#[cfg_attr(not(target_os = "macos"), allow(dead_code))]
+fn boot_arm64(args: &RunArgs, serial: Option<SerialSink>) -> Result<MachineHandle> {
+    let image: Arc<[u8]> = match &args.image {
+        Some(path) => crate::image::read_image(path)?.into(),
+        None => ARM64_DEMO_IMAGE.into(),
+    };
+    let config = Arm64Config {
+        memory_mib: args.memory,
+        image,
+        bootargs: args.append.clone().unwrap_or_default(),
+        serial_out: serial.map(|s| s.0),
+    };
+    let hv = hv_apple::Hvf::probe()?;
+    let vm_config = hv_core::VmConfig::default();
+    match hv.create_vm_with(
+        &vm_config,
+        &hv_apple::HvfOptions {
+            gic: Some(Default::default()),
+        },
+    ) {
+        Ok(vm) => Ok(launch_arm64(
+            vm,
+            "HVF",
+            config,
+            Some(hv_apple::HvfVm::set_spi),
+        )?),
+        Err(e) => {
+            log::info!("no in-kernel GIC ({e}); using the vCPU IRQ line");
+            let vm = hv.create_vm_with(&vm_config, &hv_apple::HvfOptions { gic: None })?;
+            Ok(launch_arm64(vm, "HVF", config, None)?)
+        }
+    }
+}
+
+/// Boots this host's board with `args`.
+pub fn boot(args: &RunArgs, serial: Option<SerialSink>) -> Result<MachineHandle> {
+    #[cfg(target_os = "linux")]
+    return boot_pc::<hv_linux::Kvm>(args, serial);
+    #[cfg(windows)]
+    return boot_pc::<hv_windows::Whp>(args, serial);
+    #[cfg(target_os = "macos")]
+    return boot_arm64(args, serial);
+    #[cfg(not(any(target_os = "linux", windows, target_os = "macos")))]
+    anyhow::bail!("hv runs on Linux (KVM), Windows (WHP) and macOS on Apple Silicon (HVF)");
+}

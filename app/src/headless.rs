@@ -5,13 +5,10 @@ use std::fs::File;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
-use hv_core::Hypervisor;
 use hv_core::machine::events::VmEvent;
-use hv_core::machine::launch::{PcConfig, PcHandle, SerialSink, launch};
+use hv_core::machine::launch::{PcHandle, SerialSink};
 
-use crate::backend::Backend;
 use crate::cli::RunArgs;
-use crate::image::prepare;
 use crate::runner::{self, Outcome, Watch};
 
 const POLL: Duration = Duration::from_millis(10);
@@ -41,21 +38,8 @@ pub fn start(args: &RunArgs) -> Result<PcHandle> {
             bail!("--timeout must be a positive number of seconds");
         }
     }
-    // The drives travel into the machine and are dropped (flushing `--writable` writes)
-    // when the vCPU thread ends; on an error before that, when `boot` goes out of scope.
-    let boot = prepare(args)?;
     crate::signals::install()?;
-    let hv = Backend::probe()?;
-    let handle = launch(
-        &hv,
-        PcConfig {
-            memory_mib: args.memory,
-            image: boot.image,
-            serial_out: serial_sink(&args.serial)?,
-            no_reboot: args.no_reboot,
-            drives: boot.drives,
-        },
-    )?;
+    let handle = crate::backend::boot(args, serial_sink(&args.serial)?)?;
     log::info!("booted on {}", handle.backend);
     crate::signals::forward_to(handle.input.clone());
     Ok(handle)
