@@ -97,17 +97,23 @@ trap_common:
     add esp, 8                      ; vector + error code
     ; Return without iret (not emulated at CPL 0 in protected mode, see the top). The
     ; stack holds EIP, CS, EFLAGS of interrupted CPL-0 code (ring 3 always runs with IF=0,
-    ; so nothing returns here to ring 3). Restore EFLAGS with IF still clear; if the
-    ; interrupted code had IF=1, set it with sti, whose one-instruction interrupt shadow
+    ; so nothing returns here to ring 3). popfd restores EFLAGS with IF clear; if the
+    ; interrupted code had IF=1, sti sets it, and sti's one-instruction interrupt shadow
     ; lets retf complete before a new interrupt is taken, so the stack cannot grow with
     ; nested half-returned frames. retf 4 pops EIP and CS and drops the saved EFLAGS.
-    push dword [esp + 8]            ; saved EFLAGS
-    and dword [esp], ~0x200         ; ... with IF cleared
-    popfd
+    ; The saved IF is tested *before* popfd: a test after it would clobber the restored
+    ; arithmetic flags of the interrupted code (an interrupt between a cmp and its jcc
+    ; would then take the wrong branch).
     test byte [esp + 9], 0x02       ; saved EFLAGS.IF (bit 9)
-    jz .if_off
+    jnz .if_on
+    push dword [esp + 8]            ; saved EFLAGS (IF already clear)
+    popfd
+    retf 4
+.if_on:
+    push dword [esp + 8]            ; saved EFLAGS ...
+    and dword [esp], ~0x200         ; ... with IF cleared (popfd replaces the flags it sets)
+    popfd
     sti
-.if_off:
     retf 4
 
 ; Table of stub addresses for cpu.c: vectors 0..47 (exceptions, then PIC IRQs).
@@ -171,6 +177,11 @@ sysenter_entry:
     mov fs, cx
     mov gs, cx
     mov esp, [saved_kernel_esp]
+    ; A write to the POST port 0x80 (harmless, the classic I/O delay) makes the VMM exit
+    ; once here, between sysenter and the popfd that re-enables interrupts. Without it,
+    ; hv on the software-assisted KVM stopped making progress after a few dozen ring-3
+    ; round trips (vCPU busy in the host kernel, no more guest output); see README.md.
+    out 0x80, al
     jmp user_return
 
 ; void user_leave(u32 result) - called from trap_dispatch (ring 0, kernel segments
