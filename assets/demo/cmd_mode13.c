@@ -4,9 +4,8 @@
  * Each frame is drawn by a function running in ring 3: that is native speed under
  * hardware virtualization, while ring-0 code may be emulated. Only the DAC upload and
  * the register programming run in the kernel. Ring 3 runs with interrupts off (see
- * entry.asm), one row per trip, and IRQs are masked at the PICs while a frame is drawn
- * (usermode.c), so where ring 3 is slow the PIT ticks during drawing are lost.
- * Integer math only. */
+ * entry.asm), so it draws one row per trip: a short IF=0 stretch loses no timer tick
+ * even where ring 3 is slow. Integer math only. */
 #include "commands.h"
 #include "console.h"
 #include "interrupts.h"
@@ -85,10 +84,8 @@ void cmd_mode13(const char *args)
     u32 start = ticks_now();
     for (;;) {
         u32 failed = 0;
-        user_irqs_mask(); /* see usermode.c */
         for (u32 y = 0; y < VGA_GFX_H && !failed; y++)
             failed = run_in_ring3(draw_plasma_row, (y << 16) | ((frame * 2) & 0xFFFF));
-        user_irqs_restore();
         if (failed)
             break; /* the drawing code faulted */
         load_palette(frame * 3);

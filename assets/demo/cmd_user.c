@@ -6,10 +6,9 @@
  * converted with the rate tsc_calibrate() measured against the PIT at boot.
  *
  * The ring-3 loop runs in chunks, one sysexit/sysenter round trip each, sized from the
- * previous chunk's speed to take about USER_CHUNK_MS, so the kernel can stop after a
- * time budget where ring 3 turns out not to be native (it would take minutes). IRQs are
- * masked at the PICs for the whole series (usermode.c), so up to USER_BUDGET_MS of timer
- * ticks are lost. The state
+ * previous chunk's speed to take about USER_CHUNK_MS: that keeps each IF=0 stretch
+ * shorter than a PIT period (no timer tick is lost) and lets the kernel stop after a time
+ * budget where ring 3 turns out not to be native (it would take minutes). The state
  * carries over between chunks, so the result equals that of one uninterrupted loop. */
 #include "commands.h"
 #include "cpu.h"
@@ -102,7 +101,6 @@ void cmd_user(const char *args)
     u64 budget = (u64)tsc_cycles_per_ms() * USER_BUDGET_MS;
     u64 chunk_cycles = (u64)tsc_cycles_per_ms() * USER_CHUNK_MS;
     u32 done = 0, trips = 0, r3 = 0, chunk = USER_CHUNK_MIN;
-    user_irqs_mask(); /* no IRQ at all during the series (see usermode.c) */
     u64 c0 = cpu_rdtsc(), c1 = c0;
     while (done < USER_ITERATIONS && c1 - c0 < budget) {
         if (chunk > USER_ITERATIONS - done)
@@ -124,7 +122,6 @@ void cmd_user(const char *args)
         chunk = next < USER_CHUNK_MIN ? USER_CHUNK_MIN
               : next > USER_ITERATIONS ? USER_ITERATIONS : (u32)next;
     }
-    user_irqs_restore();
     u64 user_cycles = c1 - c0;
     kprintf("  result %08x, %u trips to ring 3", r3, trips);
     if (done < USER_ITERATIONS)

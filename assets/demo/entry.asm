@@ -177,11 +177,6 @@ sysenter_entry:
     mov fs, cx
     mov gs, cx
     mov esp, [saved_kernel_esp]
-    ; A write to the POST port 0x80 (harmless, the classic I/O delay) makes the VMM exit
-    ; once here, between sysenter and the popfd that re-enables interrupts. Without it,
-    ; hv on the software-assisted KVM stopped making progress after a few dozen ring-3
-    ; round trips (vCPU busy in the host kernel, no more guest output); see README.md.
-    out 0x80, al
     jmp user_return
 
 ; void user_leave(u32 result) - called from trap_dispatch (ring 0, kernel segments
