@@ -3,7 +3,9 @@
  *
  * Each frame is drawn by a function running in ring 3: that is native speed under
  * hardware virtualization, while ring-0 code may be emulated. Only the DAC upload and
- * the register programming run in the kernel. Integer math only. */
+ * the register programming run in the kernel. Ring 3 runs with interrupts off (see
+ * entry.asm), so it draws one row per trip: a short IF=0 stretch loses no timer tick
+ * even where ring 3 is slow. Integer math only. */
 #include "commands.h"
 #include "console.h"
 #include "interrupts.h"
@@ -36,18 +38,18 @@ static void init_sine(void)
     sine_ready = 1;
 }
 
-/* Ring 3: draw one plasma frame for time t. Sum of three sine waves -> 0..189. */
-static u32 draw_plasma(u32 t)
+/* Ring 3: draw row y (arg bits 16..31) of the plasma frame for time t (bits 0..15).
+ * Sum of three sine waves -> 0..189. */
+static u32 draw_plasma_row(u32 arg)
 {
     volatile u8 *fb = VGA_GFX;
-    for (u32 y = 0; y < VGA_GFX_H; y++) {
-        u32 row = sine[(y * 2 + t) & 255];
-        u32 diag = y + t * 3;
-        for (u32 x = 0; x < VGA_GFX_W; x++) {
-            u32 v = row + sine[(x + (t >> 1)) & 255] + sine[((x + diag) >> 1) & 255] +
-                    sine[(sine[(x >> 1) & 255] + y + t) & 255];
-            fb[y * VGA_GFX_W + x] = (u8)v;
-        }
+    u32 t = arg & 0xFFFF, y = arg >> 16; /* t wraps at 65536, a multiple of 512: seamless */
+    u32 row = sine[(y * 2 + t) & 255];
+    u32 diag = y + t * 3;
+    for (u32 x = 0; x < VGA_GFX_W; x++) {
+        u32 v = row + sine[(x + (t >> 1)) & 255] + sine[((x + diag) >> 1) & 255] +
+                sine[(sine[(x >> 1) & 255] + y + t) & 255];
+        fb[y * VGA_GFX_W + x] = (u8)v;
     }
     return 0;
 }
@@ -81,7 +83,10 @@ void cmd_mode13(const char *args)
     u32 frame = 0;
     u32 start = ticks_now();
     for (;;) {
-        if (run_in_ring3(draw_plasma, frame * 2) != 0)
+        u32 failed = 0;
+        for (u32 y = 0; y < VGA_GFX_H && !failed; y++)
+            failed = run_in_ring3(draw_plasma_row, (y << 16) | ((frame * 2) & 0xFFFF));
+        if (failed)
             break; /* the drawing code faulted */
         load_palette(frame * 3);
         frame++;

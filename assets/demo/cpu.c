@@ -20,7 +20,9 @@ struct table_ptr {
     u32 base;
 } __attribute__((packed));
 
-/* 32-bit TSS: only ss0:esp0 (the stack for interrupts taken in ring 3) matters here. */
+/* 32-bit TSS: only ss0:esp0 (the stack for exceptions taken in ring 3) matters here, and
+ * only where such exceptions go through the IDT (not on the software-assisted KVM, see
+ * entry.asm). ltr is still required for a well-formed protected-mode setup. */
 struct tss {
     u32 prev, esp0, ss0, esp1, ss1, esp2, ss2, cr3, eip, eflags;
     u32 eax, ecx, edx, ebx, esp, ebp, esi, edi;
@@ -33,7 +35,17 @@ static struct idt_entry idt[256];
 static struct tss tss;
 static u8 ring0_trap_stack[8192] __attribute__((aligned(16)));
 
-extern const u32 trap_stub_table[49];
+extern const u32 trap_stub_table[48];
+extern const u8 sysenter_stack_top[];
+void sysenter_entry(void);
+static int has_sysenter;
+
+static void wrmsr(u32 msr, u32 lo, u32 hi)
+{
+    __asm__ volatile("wrmsr" : : "c"(msr), "a"(lo), "d"(hi));
+}
+
+int cpu_has_sysenter(void) { return has_sysenter; }
 
 static void gdt_set(int i, u32 base, u32 limit, u8 access, u8 flags)
 {
@@ -57,6 +69,8 @@ static void idt_set(int vector, u32 handler, u8 dpl)
 void cpu_init(void)
 {
     /* access: 0x9A/0x92 = present ring-0 code/data, 0xFA/0xF2 = ring-3; flags 0xC = 4K granular, 32-bit */
+    /* The order kernel code, kernel data, user code, user data is what sysenter/sysexit
+     * require (selectors derived from SYSENTER_CS = 0x08, see cpu.h). */
     gdt_set(0, 0, 0, 0, 0);
     gdt_set(1, 0, 0xFFFFF, 0x9A, 0xC);
     gdt_set(2, 0, 0xFFFFF, 0x92, 0xC);
@@ -85,10 +99,21 @@ void cpu_init(void)
         : "m"(gp), "i"(SEL_KERNEL_CODE), "i"(SEL_KERNEL_DATA), "i"(SEL_TSS)
         : "eax", "memory");
 
+    /* Exceptions and IRQs only, all DPL 0. There is no int 0x80 system call gate: ring 3
+     * leaves with sysenter, because an int from CPL 3 triple-faults on the software-
+     * assisted KVM (see entry.asm). */
     for (int v = 0; v < 48; v++)
         idt_set(v, trap_stub_table[v], 0);
-    /* DPL 3: ring-3 code may raise int 0x80 (all other vectors fault with #GP from ring 3). */
-    idt_set(SYSCALL_VECTOR, trap_stub_table[48], 3);
     struct table_ptr ip = {sizeof idt - 1, (u32)idt};
     __asm__ volatile("lidt %0" : : "m"(ip));
+
+    /* sysenter/sysexit: CPUID.1:EDX bit 11 (SEP). Every CPU since the Pentium II has it. */
+    u32 a = 1, b, c = 0, d;
+    __asm__ volatile("cpuid" : "+a"(a), "=b"(b), "+c"(c), "=d"(d));
+    has_sysenter = (d >> 11) & 1;
+    if (has_sysenter) {
+        wrmsr(MSR_SYSENTER_CS, SEL_KERNEL_CODE, 0);
+        wrmsr(MSR_SYSENTER_ESP, (u32)sysenter_stack_top, 0);
+        wrmsr(MSR_SYSENTER_EIP, (u32)sysenter_entry, 0);
+    }
 }

@@ -16,8 +16,6 @@
 #define PIT_MODE 0x43
 #define PIT_INPUT_HZ 1193182u
 
-#define SYS_EXIT 0
-
 static volatile u32 ticks;
 
 void pic_init(void)
@@ -52,6 +50,26 @@ void sleep_ticks(u32 n)
         cpu_sti_hlt();
 }
 
+static u32 tsc_per_ms;
+
+/* Count TSC cycles over TSC_CAL_TICKS PIT periods, starting at a tick edge. Needs IF=1. */
+#define TSC_CAL_TICKS 10
+void tsc_calibrate(void)
+{
+    u32 t = ticks;
+    while (ticks == t)
+        cpu_sti_hlt();
+    t = ticks;
+    u64 c0 = cpu_rdtsc();
+    while (ticks - t < TSC_CAL_TICKS)
+        cpu_sti_hlt();
+    u64 c1 = cpu_rdtsc();
+    u64 per_ms = udiv64(c1 - c0, TSC_CAL_TICKS * (1000 / TICK_HZ), NULL);
+    tsc_per_ms = per_ms > 0xFFFFFFFFu ? 0xFFFFFFFFu : (u32)per_ms;
+}
+
+u32 tsc_cycles_per_ms(void) { return tsc_per_ms; }
+
 static const char *const exception_names[32] = {
     "divide error", "debug", "NMI", "breakpoint", "overflow", "bound range", "invalid opcode",
     "device not available", "double fault", "coprocessor overrun", "invalid TSS",
@@ -66,6 +84,8 @@ static void handle_exception(struct trap_frame *f)
     kprintf("\n*** exception %u (%s) err=%x at %x:%08x%s\n", f->vector, exception_names[f->vector],
             f->error, f->cs, f->eip, from_user ? " in ring 3" : "");
     if (from_user) {
+        /* Only where exceptions at CPL 3 go through the IDT (QEMU, real hardware); the
+         * software-assisted KVM kills the guest instead, so ring-3 code must not fault. */
         kprintf("*** user program aborted\n");
         user_leave(0xFFFFFFFFu);
     }
@@ -101,9 +121,4 @@ void trap_dispatch(struct trap_frame *f)
         handle_exception(f);
     else if (f->vector < 48)
         handle_irq(f->vector - IRQ_BASE);
-    else if (f->vector == SYSCALL_VECTOR) {
-        if (f->eax == SYS_EXIT)
-            user_leave(f->ebx);
-        f->eax = 0xFFFFFFFFu; /* unknown syscall */
-    }
 }

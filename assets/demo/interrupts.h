@@ -10,4 +10,8 @@ void pit_init(void);
 u32 ticks_now(void);
 /* Sleep with hlt until n more timer ticks have passed. */
 void sleep_ticks(u32 n);
+/* Measure the TSC rate against the PIT (100 ms, at boot; interrupts on). */
+void tsc_calibrate(void);
+/* TSC cycles per millisecond (0 before tsc_calibrate). */
+u32 tsc_cycles_per_ms(void);
 #endif
