@@ -90,6 +90,8 @@ void cmd_mode13(const char *args)
             break; /* the drawing code faulted */
         load_palette(frame * 3);
         frame++;
+        if (frame == 1)
+            serial_puts("hv-demo: mode13 first frame\n"); /* a cue for headless tests */
         sleep_ticks(2); /* ~50 frames per second at most */
         int pressed = 0;
         while (keyboard_poll_event(&ev))

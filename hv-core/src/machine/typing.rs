@@ -48,9 +48,13 @@ impl Typist {
         skipped
     }
 
-    /// The next event to send at `now`, if the keyboard is idle and the gap has passed.
+    /// The next event to send at `now`. A key press waits until the keyboard is idle and
+    /// the gap has passed; a release follows its press at once (its bytes queue behind
+    /// the make code), so a guest that is slow to read never sees a held key start its
+    /// typematic repeat.
     pub fn next(&mut self, now: Duration, keyboard_idle: bool) -> Option<(Key, bool)> {
-        if !keyboard_idle || now < self.next_at {
+        let &(_, pressed) = self.queue.front()?;
+        if pressed && (!keyboard_idle || now < self.next_at) {
             return None;
         }
         let ev = self.queue.pop_front()?;
@@ -60,7 +64,11 @@ impl Typist {
 
     /// When the next event could go, if any are queued.
     pub fn deadline(&self) -> Option<Duration> {
-        (!self.queue.is_empty()).then_some(self.next_at)
+        match self.queue.front() {
+            Some((_, true)) => Some(self.next_at),
+            Some((_, false)) => Some(Duration::ZERO),
+            None => None,
+        }
     }
 
     /// Events still queued.
@@ -103,11 +111,31 @@ mod tests {
     fn waits_for_idle_keyboard_and_gap() {
         let mut t = Typist::default();
         t.push_text("ab");
-        assert_eq!(t.next(Duration::ZERO, false), None);
+        assert_eq!(
+            t.next(Duration::ZERO, false),
+            None,
+            "a press waits for an idle keyboard"
+        );
         assert_eq!(t.next(Duration::ZERO, true), Some((Key::A, true)));
-        assert_eq!(t.next(Duration::from_millis(1), true), None);
-        assert_eq!(t.deadline(), Some(MIN_GAP));
-        assert_eq!(t.next(MIN_GAP, true), Some((Key::A, false)));
+        assert_eq!(
+            t.deadline(),
+            Some(Duration::ZERO),
+            "its release is due at once"
+        );
+        assert_eq!(
+            t.next(Duration::from_millis(1), false),
+            Some((Key::A, false)),
+            "the release does not wait for the guest to read the make code"
+        );
+        assert_eq!(
+            t.next(Duration::from_millis(2), true),
+            None,
+            "the next press waits for the gap"
+        );
+        assert_eq!(
+            t.next(Duration::from_millis(1) + MIN_GAP, true),
+            Some((Key::B, true))
+        );
     }
 
     #[test]
