@@ -287,6 +287,37 @@ pub fn windowed(exe: &Path, guest: &Path) -> std::result::Result<Resident, Strin
     resident(child.0.id(), &hv_guest_regions()).map_err(|e| format!("{e:#}"))
 }
 
+/// Process start -> the window's first presented frame (`hv run IMAGE` without
+/// --headless under the current DISPLAY; the window logs "first frame presented").
+pub fn first_frame(exe: &Path, guest: &Path) -> std::result::Result<Duration, String> {
+    use std::io::{BufRead, BufReader};
+    if std::env::var_os("DISPLAY").is_none() && std::env::var_os("WAYLAND_DISPLAY").is_none() {
+        return Err("no DISPLAY (run under Xvfb: xvfb-run hv bench)".into());
+    }
+    let mut cmd = hv_run_cmd(exe, guest, false);
+    cmd.env("RUST_LOG", "hv::window=info")
+        .stderr(Stdio::piped());
+    let started = Instant::now();
+    let mut child = Running(cmd.spawn().map_err(|e| format!("spawning hv: {e}"))?);
+    let stderr = child.0.stderr.take().ok_or("no stderr")?;
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr)
+            .lines()
+            .map_while(std::result::Result::ok)
+        {
+            if line.contains("first frame presented") {
+                let _ = tx.send(Instant::now());
+                return;
+            }
+        }
+    });
+    match rx.recv_timeout(Duration::from_secs(30)) {
+        Ok(at) => Ok(at - started),
+        Err(_) => Err("the window presented no frame within 30 s".into()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -188,10 +188,17 @@ fn idle_rows(report: &mut Report, exe: &Path, scratch: &Path, secs: f64) -> Resu
             .notes
             .push(format!("windowed RSS: not measured: {why}")),
     }
-    report.notes.push(
-        "time to first frame (window): not measured: wip/window is not merged into this branch (it conflicts with main in app/src/headless.rs)"
-            .into(),
-    );
+    match process::first_frame(exe, &guest) {
+        Ok(d) => report.rows.push(Row::new(
+            "startup",
+            "process start -> first frame shown, window",
+            d.as_secs_f64() * 1e3,
+            "ms",
+        )),
+        Err(why) => report
+            .notes
+            .push(format!("time to first frame (window): not measured: {why}")),
+    }
     Ok(())
 }
 

@@ -105,6 +105,8 @@ struct WindowApp<'a> {
     surface: Size,
     ui_scale: u32,
     display: Display,
+    /// Whether a frame has been presented yet (logged once, for `hv bench`).
+    first_frame_shown: bool,
     keys: HostKeys,
     host_label: &'static str,
     paused: bool,
@@ -138,6 +140,7 @@ impl<'a> WindowApp<'a> {
             surface: Size::new(0, 0),
             ui_scale: 1,
             display: Display::new(),
+            first_frame_shown: false,
             keys: HostKeys::new(host),
             host_label: hostkeys::host_key_label(host),
             paused: false,
@@ -388,8 +391,14 @@ impl<'a> WindowApp<'a> {
             }
             self.dirty = false;
         }
-        if let Err(e) = pixels.render() {
-            log::warn!("presenting the frame failed: {e}");
+        match pixels.render() {
+            Ok(()) if !self.first_frame_shown => {
+                self.first_frame_shown = true;
+                // `hv bench` times process start -> this line (time to first frame).
+                log::info!("first frame presented");
+            }
+            Ok(()) => {}
+            Err(e) => log::warn!("presenting the frame failed: {e}"),
         }
     }
 }
