@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use hv_core::machine::events::VmEvent;
-use hv_core::machine::launch::{PcHandle, SerialSink};
+use hv_core::machine::handle::MachineHandle;
+use hv_core::machine::launch::SerialSink;
 
 use crate::cli::RunArgs;
 use crate::runner::{self, Outcome, Watch};
@@ -32,7 +33,7 @@ pub fn run(args: &RunArgs) -> Result<i32> {
 
 /// Boots the machine as the options say; shared with the window. (`--type` is sent by the
 /// [`Watch`], which knows when `--type-after` has appeared.)
-pub fn start(args: &RunArgs) -> Result<PcHandle> {
+pub fn start(args: &RunArgs) -> Result<MachineHandle> {
     if let Some(t) = args.timeout {
         if !(t > 0.0 && t.is_finite()) {
             bail!("--timeout must be a positive number of seconds");
@@ -46,7 +47,7 @@ pub fn start(args: &RunArgs) -> Result<PcHandle> {
 }
 
 /// Waits for the end, a match, or the timeout.
-fn watch(handle: &PcHandle, args: &RunArgs) -> Outcome {
+fn watch(handle: &MachineHandle, args: &RunArgs) -> Outcome {
     let mut watch = Watch::new(args);
     loop {
         match handle.events.recv_timeout(POLL) {

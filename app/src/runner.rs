@@ -9,7 +9,7 @@ use anyhow::Result;
 use hv_core::GuestMemory;
 use hv_core::devices::vga::VgaState;
 use hv_core::machine::events::{HostEvent, RunEnd};
-use hv_core::machine::launch::PcHandle;
+use hv_core::machine::handle::MachineHandle;
 
 use crate::cli::{RunArgs, unescape};
 use crate::screen;
@@ -51,7 +51,7 @@ impl Watch {
     }
 
     /// Sends `--type` once `--type-after` (if given) is visible.
-    fn type_when_cued(&mut self, handle: &PcHandle) {
+    fn type_when_cued(&mut self, handle: &MachineHandle) {
         if self.to_type.is_none() {
             return;
         }
@@ -67,7 +67,7 @@ impl Watch {
     }
 
     /// Whether `--until-text` is on the screen or in the serial output.
-    pub fn matched(&self, handle: &PcHandle) -> bool {
+    pub fn matched(&self, handle: &MachineHandle) -> bool {
         self.needle
             .as_deref()
             .is_some_and(|n| text_visible(handle, n))
@@ -80,7 +80,7 @@ impl Watch {
 
     /// Types `--type` when its cue appears; returns the outcome if watching should stop
     /// now, while the VM still runs.
-    pub fn check(&mut self, handle: &PcHandle) -> Option<Outcome> {
+    pub fn check(&mut self, handle: &MachineHandle) -> Option<Outcome> {
         self.type_when_cued(handle);
         if self.matched(handle) {
             return Some(Outcome {
@@ -95,7 +95,7 @@ impl Watch {
     }
 
     /// The outcome for a VM that ended by itself.
-    pub fn ended(&self, handle: &PcHandle, end: RunEnd) -> Outcome {
+    pub fn ended(&self, handle: &MachineHandle, end: RunEnd) -> Outcome {
         Outcome {
             matched: self.matched(handle),
             end: Some(end),
@@ -104,7 +104,7 @@ impl Watch {
     }
 }
 
-fn text_visible(handle: &PcHandle, needle: &str) -> bool {
+fn text_visible(handle: &MachineHandle, needle: &str) -> bool {
     if handle
         .serial_log
         .lock()
@@ -121,7 +121,7 @@ fn text_visible(handle: &PcHandle, needle: &str) -> bool {
 }
 
 /// Stops the VM if it still runs, writes the final screen and returns the exit status.
-pub fn finish(handle: PcHandle, args: &RunArgs, outcome: Outcome) -> Result<i32> {
+pub fn finish(handle: MachineHandle, args: &RunArgs, outcome: Outcome) -> Result<i32> {
     let vga = handle.vga.clone();
     let mem = handle.memory.clone();
     let clock = handle.clock.clone();

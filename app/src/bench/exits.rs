@@ -12,7 +12,8 @@ use anyhow::{Context, Result, bail};
 use hv_core::Hypervisor;
 use hv_core::loader::flat::FlatImage;
 use hv_core::machine::events::{RunEnd, VmEvent};
-use hv_core::machine::launch::{PcConfig, PcHandle, SerialSink, launch};
+use hv_core::machine::handle::MachineHandle;
+use hv_core::machine::launch::{PcConfig, SerialSink, launch};
 use hv_core::machine::stats::ExitKind as StatKind;
 
 use super::guests::{ExitKind, LOAD_ADDR, UNROLL, exit_guest};
@@ -126,7 +127,7 @@ fn hv_run(image: Vec<u8>) -> Result<Run> {
 }
 
 /// Waits for the vCPU loop's `Started` (sent just before the first guest instruction).
-pub fn wait_started(handle: &PcHandle) -> Result<()> {
+pub fn wait_started(handle: &MachineHandle) -> Result<()> {
     loop {
         match handle.events.recv_timeout(RUN_LIMIT) {
             Ok(VmEvent::Started) => return Ok(()),
@@ -137,7 +138,7 @@ pub fn wait_started(handle: &PcHandle) -> Result<()> {
     }
 }
 
-fn wait_ended(handle: &PcHandle) -> Result<RunEnd> {
+fn wait_ended(handle: &MachineHandle) -> Result<RunEnd> {
     loop {
         match handle.events.recv_timeout(RUN_LIMIT) {
             Ok(VmEvent::Ended(end)) => return Ok(end),

@@ -1,7 +1,7 @@
 //! The window: the guest's VGA screen, its keyboard, and the emulation overlay.
 //!
 //! Threads: winit's event loop owns the UI thread (macOS insists on the main thread);
-//! the vCPU thread runs the guest. They meet only through the [`PcHandle`]: key events go
+//! the vCPU thread runs the guest. They meet only through the [`MachineHandle`]: key events go
 //! out as [`HostEvent`]s (channel send + kick, never blocking), and the picture is read
 //! at the display's refresh rate by cloning the VGA registers (a short lock) and reading
 //! video memory, which is plain guest RAM. A slow or hidden window therefore never slows
@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, anyhow, bail};
 use hv_core::devices::keymap::Key;
 use hv_core::machine::events::{HostEvent, VmEvent};
-use hv_core::machine::launch::PcHandle;
+use hv_core::machine::handle::MachineHandle;
 use pixels::{Pixels, PixelsBuilder, SurfaceTexture};
 use winit::application::ApplicationHandler;
 use winit::dpi::{LogicalSize, PhysicalSize};
@@ -94,7 +94,7 @@ fn ensure_display() -> Result<()> {
 /// The window's state on the UI thread.
 struct WindowApp<'a> {
     args: &'a RunArgs,
-    handle: PcHandle,
+    handle: MachineHandle,
     watch: Watch,
     outcome: Outcome,
     error: Option<anyhow::Error>,
@@ -121,7 +121,7 @@ struct WindowApp<'a> {
 }
 
 impl<'a> WindowApp<'a> {
-    fn new(handle: PcHandle, args: &'a RunArgs) -> Self {
+    fn new(handle: MachineHandle, args: &'a RunArgs) -> Self {
         let host = args.host_key.unwrap_or(hostkeys::default_host_key());
         let image_name = args
             .image

@@ -8,10 +8,7 @@ use crossbeam_channel::{bounded, unbounded};
 
 use super::deadline::DeadlineKicker;
 use super::events::{RunEnd, VmChannels, VmEvent, VmInput, host_channel};
-pub use super::handle::MachineHandle;
-
-/// The PC's handle is the common [`MachineHandle`].
-pub type PcHandle = MachineHandle;
+use super::handle::MachineHandle;
 use super::journey::JourneyRecorder;
 use super::layout::pc_memory;
 use super::pc::{PcBoard, SharedParts};
