@@ -18,6 +18,8 @@ pub mod loader;
 pub mod machine;
 pub mod memory;
 
+#[cfg(test)]
+mod test_rng;
 #[cfg(feature = "testing")]
 pub mod testing;
 

@@ -1025,24 +1025,12 @@ mod tests {
         assert_eq!(r.system.take(), None);
     }
 
-    /// xorshift64*: deterministic pseudo-random bytes without a dependency.
-    struct Rng(u64);
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 >> 12;
-            self.0 ^= self.0 << 25;
-            self.0 ^= self.0 >> 27;
-            self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-        }
-        fn byte(&mut self) -> u8 {
-            self.next().to_le_bytes()[7]
-        }
-    }
+    use crate::test_rng::Rng;
 
     #[test]
     fn random_port_traffic_never_panics_and_stays_bounded() {
         for seed in 1..=20u64 {
-            let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+            let mut rng = Rng::new(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15));
             let mut r = Rig::new();
             for _ in 0..20_000 {
                 let v = rng.byte();

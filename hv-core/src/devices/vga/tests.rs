@@ -371,24 +371,12 @@ fn planar_graphics_plane_selects_are_not_font_uploads() {
     assert_eq!(mem.read_u8(GRAPHICS_BASE).expect("RAM"), 0x5A, "untouched");
 }
 
-/// xorshift64*: deterministic randomness without a dependency.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn byte(&mut self) -> u8 {
-        self.next() as u8
-    }
-}
+use crate::test_rng::Rng;
 
 #[test]
 fn random_registers_and_memory_never_panic() {
     let (mut vga, mem) = machine();
-    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    let mut rng = Rng::new(0x9E37_79B9_7F4A_7C15);
     let mut frame = Frame::new();
     let mut junk = vec![0u8; 0x2_0000];
     for round in 0..300 {
