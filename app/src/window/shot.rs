@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::Result;
+use hv_core::devices::cmos::DateTime;
 use hv_core::devices::vga::Frame;
 
 use crate::screen;
@@ -29,27 +30,17 @@ impl Stamp {
         )
     }
 
-    /// The UTC date and time `secs` seconds after 1970-01-01 (Howard Hinnant's
-    /// days-to-civil algorithm).
+    /// The UTC date and time `secs` seconds after 1970-01-01 (the same calendar math
+    /// the emulated RTC uses).
     pub fn utc(secs: i64) -> Self {
-        let days = secs.div_euclid(86_400);
-        let rem = secs.rem_euclid(86_400);
-        let z = days + 719_468;
-        let era = z.div_euclid(146_097);
-        let doe = z.rem_euclid(146_097);
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-        let mp = (5 * doy + 2) / 153;
-        let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-        let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-        let year = yoe + era * 400 + i64::from(month <= 2);
+        let t = DateTime::from_unix(secs);
         Self {
-            year,
-            month,
-            day,
-            hour: (rem / 3600) as u32,
-            minute: (rem % 3600 / 60) as u32,
-            second: (rem % 60) as u32,
+            year: t.year,
+            month: u32::from(t.month),
+            day: u32::from(t.day),
+            hour: u32::from(t.hour),
+            minute: u32::from(t.minute),
+            second: u32::from(t.second),
         }
     }
 }
