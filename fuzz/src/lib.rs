@@ -200,13 +200,19 @@ impl hv_core::VcpuX86 for FakeVcpu {
 /// A copy of all of guest memory (regions are contiguous from 0 in a PC layout), to
 /// compare before and after an operation.
 pub fn snapshot(mem: &GuestMemory) -> Vec<u8> {
+    let mut out = Vec::new();
+    snapshot_into(mem, &mut out);
+    out
+}
+
+/// [`snapshot`] into an existing buffer (no allocation once it has the size).
+pub fn snapshot_into(mem: &GuestMemory, out: &mut Vec<u8>) {
     let end = mem.regions().map(|r| r.gpa + r.size).max().unwrap_or(0);
-    let mut out = vec![0u8; end as usize];
+    out.resize(end as usize, 0);
     for r in mem.regions() {
         let (a, b) = (r.gpa as usize, (r.gpa + r.size) as usize);
         mem.read(r.gpa, &mut out[a..b]).unwrap();
     }
-    out
 }
 
 /// Addresses where `a` and `b` differ (compared 4 KiB at a time, so equal memory is cheap).
