@@ -35,22 +35,64 @@ use hv_core::loader::multiboot::{BOOTLOADER_MAGIC, Module, MultibootImage, Multi
 use hv_core::loader::{BootImage, ImageKind, LoadError, detect};
 use hv_core::machine::layout::{EBDA_START, HIGH_MEMORY_START, pc_memory};
 use hv_core::memory::GuestMemory;
-use hv_fuzz::{Ranges, changed, snapshot};
+use hv_fuzz::{Ranges, RawBytes, changed, snapshot};
 use libfuzzer_sys::fuzz_target;
 
 /// Bytes the firmware owns before a loader runs; filled with this so zero writes show.
 const PROTECTED_FILL: u8 = 0xA5;
 const PROTECTED: [(u64, u64); 2] = [(0, 0x500), (EBDA_START, HIGH_MEMORY_START)];
 
+/// Lengths up front and the bytes after them (command line, initrd and modules are cut
+/// from the end), so seeds are a small header followed by a real image.
 #[derive(Debug, Arbitrary)]
+struct Raw {
+    mem_mib: u8,
+    /// Pad the image with zeros to a standard floppy size.
+    floppy_pad: Option<u8>,
+    cmdline_len: u8,
+    /// 0-4 modules (more with bit 7: 64-70, to reach the module limit) of `module_len`.
+    modules: u8,
+    module_len: u16,
+    initrd_len: Option<u16>,
+    data: RawBytes,
+}
+
+#[derive(Debug)]
 struct Input {
     mem_mib: u8,
+    floppy_pad: Option<u8>,
     cmdline: String,
     modules: Vec<(String, Vec<u8>)>,
     initrd: Option<Vec<u8>>,
-    /// Pad the image with zeros to a standard floppy size.
-    floppy_pad: Option<u8>,
     image: Vec<u8>,
+}
+
+fn cut(data: &mut Vec<u8>, n: usize) -> Vec<u8> {
+    data.split_off(data.len() - n.min(data.len()))
+}
+
+impl From<Raw> for Input {
+    fn from(r: Raw) -> Self {
+        let mut data = r.data.0;
+        let cmdline = String::from_utf8_lossy(&cut(&mut data, r.cmdline_len.into())).into_owned();
+        let initrd = r.initrd_len.map(|n| cut(&mut data, n.into()));
+        let count = if r.modules & 0x80 != 0 {
+            64 + usize::from(r.modules % 7)
+        } else {
+            usize::from(r.modules % 5)
+        };
+        let modules = (0..count)
+            .map(|i| (format!("mod{i} arg"), cut(&mut data, r.module_len.into())))
+            .collect();
+        Self {
+            mem_mib: r.mem_mib,
+            floppy_pad: r.floppy_pad,
+            cmdline,
+            modules,
+            initrd,
+            image: data,
+        }
+    }
 }
 
 /// Guest memory of `mib` MiB in its power-on state (protected areas filled, the rest
@@ -294,7 +336,8 @@ fn check_bzimage(input: &Input, bytes: &[u8], mem: &GuestMemory, base: &[u8], de
     }
 }
 
-fuzz_target!(|input: Input| {
+fuzz_target!(|raw: Raw| {
+    let input = Input::from(raw);
     let mib = 4 + u64::from(input.mem_mib % 13);
     let (mem, base) = memory(mib);
     let ram = ram_end(&mem);

@@ -247,3 +247,20 @@ impl Ranges {
         self.0.iter().any(|&(a, b)| (a..b).contains(&addr))
     }
 }
+
+/// Raw bytes. As the last field of an input it is all the remaining input as-is (a
+/// `Vec<u8>` there takes a continuation byte before every byte, so a real image in a
+/// seed would have to be interleaved with 0x01s).
+#[derive(Debug, Clone, Default)]
+pub struct RawBytes(pub Vec<u8>);
+
+impl<'a> Arbitrary<'a> for RawBytes {
+    fn arbitrary(u: &mut arbitrary::Unstructured<'a>) -> arbitrary::Result<Self> {
+        let n = u.arbitrary_len::<u8>()?;
+        Ok(Self(u.bytes(n)?.to_vec()))
+    }
+
+    fn arbitrary_take_rest(u: arbitrary::Unstructured<'a>) -> arbitrary::Result<Self> {
+        Ok(Self(u.take_rest().to_vec()))
+    }
+}
