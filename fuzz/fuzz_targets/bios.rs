@@ -110,10 +110,12 @@ fn memory() -> &'static GuestMemory {
     MEM.get_or_init(|| pc_memory(2).expect("2 MiB guest"))
 }
 
+type Buffers = (Vec<u8>, Vec<u8>);
+
 /// Snapshot buffers kept between inputs (allocating 2 MiB twice per call is most of
 /// the cost otherwise).
-fn buffers() -> &'static Mutex<Option<(Vec<u8>, Vec<u8>)>> {
-    static B: OnceLock<Mutex<Option<(Vec<u8>, Vec<u8>)>>> = OnceLock::new();
+fn buffers() -> &'static Mutex<Option<Buffers>> {
+    static B: OnceLock<Mutex<Option<Buffers>>> = OnceLock::new();
     B.get_or_init(Default::default)
 }
 
@@ -431,7 +433,10 @@ impl Harness {
         let status = r.rax as u8;
         assert!(status <= 1, "AL = {status} for the stub");
         let may_wait = matches!((vector, ah), (0x16, 0x00 | 0x10) | (0x15, 0x86));
-        assert!(status == 0 || may_wait, "int {vector:02x}h AH={ah:02x} waits");
+        assert!(
+            status == 0 || may_wait,
+            "int {vector:02x}h AH={ah:02x} waits"
+        );
         assert_eq!((r.rax >> 8) & 0xFF, (trap.rax >> 8) & 0xFF, "stub's AH");
         for (new, old) in [
             (r.rax, trap.rax),
@@ -454,16 +459,28 @@ impl Harness {
                 (vector, ah, al),
                 (0x10, 0x11, 0x30) | (0x13, 0x08, _) | (0x15, 0xC0 | 0xC1, _)
             );
-            assert!(may_es, "int {vector:02x}h AX={:04x} loaded ES", caller.rax as u16);
+            assert!(
+                may_es,
+                "int {vector:02x}h AX={:04x} loaded ES",
+                caller.rax as u16
+            );
             assert_eq!(s.es, Segment::real_mode(s.es.selector, false));
-            let same = Sregs { es: s.es, ..self.trap_sregs(c) };
+            let same = Sregs {
+                es: s.es,
+                ..self.trap_sregs(c)
+            };
             assert_eq!(*s, same, "only ES may change");
         }
         // The frame: AX, IP, CS, FLAGS for the stub's `pop ax; iret`.
         let w = |i: u64| word(after, frame + 2 * i);
         let (ip, cs, flags) = (w(1), w(2), w(3));
         let diff = flags ^ c.flags;
-        assert_eq!(diff & !(CF | ZF | IF), 0, "FLAGS {:#06x} -> {flags:#06x}", c.flags);
+        assert_eq!(
+            diff & !(CF | ZF | IF),
+            0,
+            "FLAGS {:#06x} -> {flags:#06x}",
+            c.flags
+        );
         if diff & IF != 0 {
             assert!(vector == 0x19 && flags & IF != 0, "IF changed");
         }
@@ -543,20 +560,26 @@ impl Harness {
         carry: bool,
         ax_out: u16,
     ) {
-        let (ah, al, dl) = (
-            (caller.rax >> 8) as u8,
-            caller.rax as u8,
-            caller.rdx as u8,
-        );
+        let (ah, al, dl) = ((caller.rax >> 8) as u8, caller.rax as u8, caller.rdx as u8);
         let Some(disk) = self.board.drives.get(dl) else {
-            assert!(carry || ah == 0x01, "int 13h AH={ah:02x} on absent drive {dl:#x}");
+            assert!(
+                carry || ah == 0x01,
+                "int 13h AH={ah:02x} on absent drive {dl:#x}"
+            );
             return;
         };
         let (buf, count, done, lba) = match ah {
             0x02 => {
-                let (ch, cl, dh) = ((caller.rcx >> 8) as u8, caller.rcx as u8, (caller.rdx >> 8) as u8);
+                let (ch, cl, dh) = (
+                    (caller.rcx >> 8) as u8,
+                    caller.rcx as u8,
+                    (caller.rdx >> 8) as u8,
+                );
                 let cyl = u32::from(ch) | (u32::from(cl & 0xC0) << 2);
-                let Some(lba) = disk.geometry().lba(cyl, u32::from(dh), u32::from(cl & 0x3F)) else {
+                let Some(lba) = disk
+                    .geometry()
+                    .lba(cyl, u32::from(dh), u32::from(cl & 0x3F))
+                else {
                     assert!(carry);
                     return;
                 };
@@ -586,7 +609,11 @@ impl Harness {
         skip.add(frame, 8);
         skip.add(bda::FLOPPY_STATUS, 1);
         skip.add(bda::DISK_STATUS, 1);
-        if skip.0.iter().any(|&(a, b)| ranges_overlap(a, b - a, buf, len)) {
+        if skip
+            .0
+            .iter()
+            .any(|&(a, b)| ranges_overlap(a, b - a, buf, len))
+        {
             return;
         }
         let Some(region) = after.get(buf as usize..(buf + len) as usize) else {
@@ -596,7 +623,11 @@ impl Harness {
         for i in 0..done {
             disk.read_sector(lba + i, &mut sector).unwrap();
             let at = (i as usize) * SECTOR;
-            assert!(region[at..at + SECTOR] == sector[..], "sector {} data", lba + i);
+            assert!(
+                region[at..at + SECTOR] == sector[..],
+                "sector {} data",
+                lba + i
+            );
         }
         let rest = (done * SECTOR as u64) as usize;
         assert!(
@@ -615,7 +646,7 @@ fuzz_target!(|input: Input| {
     static ZEROS: [u8; 0x10_0000] = [0; 0x10_0000];
     let zeros = &ZEROS[..];
     mem.write(0, &zeros[..BIOS_ROM_START as usize]).unwrap();
-    mem.write(BIOS_ROM_START + BIOS_ROM_SIZE, &zeros).unwrap();
+    mem.write(BIOS_ROM_START + BIOS_ROM_SIZE, zeros).unwrap();
     let clock = Arc::new(FakeClock::new());
     let mut board = PcBoard::new(shared_parts(mem.clone(), clock.clone()), None);
     if let Some(i) = input.floppy {

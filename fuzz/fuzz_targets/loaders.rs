@@ -98,13 +98,15 @@ impl From<Raw> for Input {
 /// Guest memory of `mib` MiB in its power-on state (protected areas filled, the rest
 /// zero), and that state.
 fn memory(mib: u64) -> (GuestMemory, &'static [u8]) {
-    static MEMS: OnceLock<Mutex<HashMap<u64, (GuestMemory, &'static [u8])>>> = OnceLock::new();
+    type Mems = HashMap<u64, (GuestMemory, &'static [u8])>;
+    static MEMS: OnceLock<Mutex<Mems>> = OnceLock::new();
     let mut m = MEMS.get_or_init(Default::default).lock().unwrap();
     m.entry(mib)
         .or_insert_with(|| {
             let mem = pc_memory(mib).unwrap();
             for (a, b) in PROTECTED {
-                mem.write(a, &vec![PROTECTED_FILL; (b - a) as usize]).unwrap();
+                mem.write(a, &vec![PROTECTED_FILL; (b - a) as usize])
+                    .unwrap();
             }
             let base: &'static [u8] = Box::leak(snapshot(&mem).into_boxed_slice());
             (mem, base)
@@ -154,7 +156,12 @@ fn in_ram(start: u64, len: u64, ram: u64) -> bool {
 
 /// Loads `img` twice from the power-on state; checks protected areas and that both loads
 /// agree; returns memory after the load and the entry state.
-fn load_twice(img: &dyn BootImage, mem: &GuestMemory, base: &[u8], drives: &Drives) -> Option<(Vec<u8>, EntryState)> {
+fn load_twice(
+    img: &dyn BootImage,
+    mem: &GuestMemory,
+    base: &[u8],
+    drives: &Drives,
+) -> Option<(Vec<u8>, EntryState)> {
     let first = match img.load(mem, drives) {
         Ok(l) => l.entry,
         Err(e) => {
@@ -167,7 +174,9 @@ fn load_twice(img: &dyn BootImage, mem: &GuestMemory, base: &[u8], drives: &Driv
     let after = snapshot(mem);
     for (a, b) in PROTECTED {
         assert!(
-            after[a as usize..b as usize].iter().all(|&x| x == PROTECTED_FILL),
+            after[a as usize..b as usize]
+                .iter()
+                .all(|&x| x == PROTECTED_FILL),
             "a load wrote {a:#x}-{b:#x}: {img:?}"
         );
     }
@@ -206,7 +215,11 @@ fn check_disk_boot(bytes: &[u8], kind: ImageKind, mem: &GuestMemory, base: &[u8]
         panic!("a checked boot sector failed to load");
     };
     let mut sector = [0u8; SECTOR];
-    drives.get(drive).unwrap().read_sector(0, &mut sector).unwrap();
+    drives
+        .get(drive)
+        .unwrap()
+        .read_sector(0, &mut sector)
+        .unwrap();
     let mut ok = Ranges::default();
     ok.add(0x7C00, SECTOR as u64);
     for a in changed(base, &after) {
@@ -234,11 +247,21 @@ fn check_multiboot(img: &MultibootImage, opts: &MultibootOptions, mem: &GuestMem
     let info = r.rbx;
     assert!(in_ram(info, 116, ram), "info block at {info:#x}");
     assert_eq!(s.gdt.base, info - 0x40, "GDT at the start of the block");
-    assert!(r.rsp > info && r.rsp <= ram.min(1 << 32), "stack {:#x}", r.rsp);
+    assert!(
+        r.rsp > info && r.rsp <= ram.min(1 << 32),
+        "stack {:#x}",
+        r.rsp
+    );
     let flags = u32_at(&m, info);
     assert_eq!(flags & 0x24D, 0x24D, "info flags {flags:#x}");
-    let (mmap_len, mmap_addr) = (u64::from(u32_at(&m, info + 44)), u64::from(u32_at(&m, info + 48)));
-    assert!(in_ram(mmap_addr, mmap_len, ram), "mmap {mmap_addr:#x}+{mmap_len:#x}");
+    let (mmap_len, mmap_addr) = (
+        u64::from(u32_at(&m, info + 44)),
+        u64::from(u32_at(&m, info + 48)),
+    );
+    assert!(
+        in_ram(mmap_addr, mmap_len, ram),
+        "mmap {mmap_addr:#x}+{mmap_len:#x}"
+    );
     assert_eq!(mmap_len, 24 * e820_map(mem).len() as u64);
     let mut last_end = 0;
     for e in (0..mmap_len / 24).map(|i| mmap_addr + 24 * i) {
@@ -252,7 +275,11 @@ fn check_multiboot(img: &MultibootImage, opts: &MultibootOptions, mem: &GuestMem
     }
     let cmdline = u64::from(u32_at(&m, info + 16));
     assert!(cmdline < ram);
-    assert_eq!(c_string(&m, cmdline), opts.cmdline.as_bytes(), "command line");
+    assert_eq!(
+        c_string(&m, cmdline),
+        opts.cmdline.as_bytes(),
+        "command line"
+    );
     assert_eq!(c_string(&m, u64::from(u32_at(&m, info + 64))), b"hv");
     let count = u32_at(&m, info + 20) as usize;
     assert_eq!(count, opts.modules.len());
@@ -264,17 +291,32 @@ fn check_multiboot(img: &MultibootImage, opts: &MultibootOptions, mem: &GuestMem
         let (start, end) = (u64::from(u32_at(&m, e)), u64::from(u32_at(&m, e + 4)));
         assert!(start % 4096 == 0 && start >= HIGH_MEMORY_START && end <= ram);
         assert_eq!(end - start, module.bytes.len() as u64);
-        assert!(m[start as usize..end as usize] == module.bytes[..], "module {i} bytes");
-        assert_eq!(c_string(&m, u64::from(u32_at(&m, e + 8))), module.string.as_bytes());
+        assert!(
+            m[start as usize..end as usize] == module.bytes[..],
+            "module {i} bytes"
+        );
+        assert_eq!(
+            c_string(&m, u64::from(u32_at(&m, e + 8))),
+            module.string.as_bytes()
+        );
         for &(a, b) in &taken {
-            assert!(end <= a || start >= b || start == end, "module {i} overlaps {a:#x}-{b:#x}");
+            assert!(
+                end <= a || start >= b || start == end,
+                "module {i} overlaps {a:#x}-{b:#x}"
+            );
         }
         taken.push((start, end));
     }
 }
 
 #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
-fn check_bzimage(input: &Input, bytes: &[u8], mem: &GuestMemory, base: &[u8], detected: &Result<ImageKind, LoadError>) {
+fn check_bzimage(
+    input: &Input,
+    bytes: &[u8],
+    mem: &GuestMemory,
+    base: &[u8],
+    detected: &Result<ImageKind, LoadError>,
+) {
     use hv_core::loader::bzimage::{
         BzImageLinux, CMDLINE_AT, GDT_AT, Initrd, PAGE_TABLES_AT, ZERO_PAGE_AT,
     };
@@ -309,13 +351,19 @@ fn check_bzimage(input: &Input, bytes: &[u8], mem: &GuestMemory, base: &[u8], de
     ok.add(load, kernel.len() as u64);
     if let (Some(at), Some(i)) = (img.initrd_addr(), &input.initrd) {
         assert!(at % 4096 == 0 && at >= load + kernel.len() as u64 && at + i.len() as u64 <= ram);
-        assert!(m[at as usize..at as usize + i.len()] == i[..], "initrd bytes");
+        assert!(
+            m[at as usize..at as usize + i.len()] == i[..],
+            "initrd bytes"
+        );
         ok.add(at, i.len() as u64);
     }
     for a in changed(base, &m) {
         assert!(ok.contains(a), "bzImage load wrote {a:#x}");
     }
-    assert!(m[load as usize..load as usize + kernel.len()] == *kernel, "kernel bytes");
+    assert!(
+        m[load as usize..load as usize + kernel.len()] == *kernel,
+        "kernel bytes"
+    );
     let (r, s) = (entry.regs, entry.sregs);
     assert_eq!((r.rsi, r.rip), (ZERO_PAGE_AT, load + 0x200));
     assert!(s.efer & EFER_LMA != 0 && s.cr0 & CR0_PG != 0, "long mode");
@@ -348,14 +396,19 @@ fuzz_target!(|raw: Raw| {
             bytes.resize(len, 0);
         }
     }
-    let detected = detect(&bytes[..bytes.len().min(hv_core::loader::DETECT_BYTES)], bytes.len() as u64);
+    let detected = detect(
+        &bytes[..bytes.len().min(hv_core::loader::DETECT_BYTES)],
+        bytes.len() as u64,
+    );
     if let Err(e) = &detected {
         one_line(e);
     }
 
     // Disks: what detect calls a disk boots; anything else may or may not.
     match detected {
-        Ok(k @ (ImageKind::Floppy | ImageKind::HardDisk)) => check_disk_boot(&bytes, k, &mem, base, true),
+        Ok(k @ (ImageKind::Floppy | ImageKind::HardDisk)) => {
+            check_disk_boot(&bytes, k, &mem, base, true)
+        }
         _ if !bytes.is_empty() => check_disk_boot(&bytes, ImageKind::HardDisk, &mem, base, false),
         _ => {}
     }
