@@ -216,3 +216,118 @@ write('board', 'bios_like_boot', b''.join([
     B(3) + u64(0xE000_0000) + u8(3), B(4) + u64(0xFEC0_0000) + u8(3) + u64(0xFFFF_FFFF), bout(0xF4, 0x10)]))
 write('board', 'resets', b''.join([seq([(0x92, 0x01)]), seq([(0xCF9, 0x06)]), seq([(0x64, 0xFE)]), B(10)]))
 print('seeds written')
+
+# ---- bios: Input { floppy: Option<u8>, hard_disk: Option<u16>, fill: u8, ops: Vec<Op> (rest) }
+#      Op: Call(Call) Simple(u8 vector idx, ax, bx, cx, dx, si, di) Poke(u32, Vec<u8>)
+#          Key(u16, bool) Advance(Step)
+#      vector idx into [08 09 10 11 12 13 15 16 18 19 1A]
+BV = {0x08: 0, 0x09: 1, 0x10: 2, 0x11: 3, 0x12: 4, 0x13: 5, 0x15: 6, 0x16: 7, 0x18: 8, 0x19: 9, 0x1A: 10}
+O = lambda i: op(i, 5)
+def simple(v, ax, bx=0, cx=0, dx=0, si=0, di=0):
+    return O(1) + u8(BV[v]) + b''.join(u16(x) for x in (ax, bx, cx, dx, si, di))
+def call(v, eax, ebx=0, ecx=0, edx=0, esi=0, edi=0, ds=0, es=0, ss=0, sp=0x7000, flags=0x0202, stub=5):
+    # Call { vector, eax..ebp: u32, ds, es, ss, sp, flags, ret_cs, ret_ip: u16, retry, trap: Stub(u8) }
+    return (O(0) + u8(BV[v]) + b''.join(u32(x) for x in (eax, ebx, ecx, edx, esi, edi, 0)) +
+            b''.join(u16(x) for x in (ds, es, ss, sp, flags, 0, 0x7C10)) + u8(0) + tag(0, 4) + u8(stub))
+def poke(addr, data):
+    return O(2) + u32(addr) + b''.join(b'\x01' + u8(b) for b in data) + b'\x00'
+bkey = lambda i, p: O(3) + u16(i) + u8(p)
+badv = lambda s: O(4) + s
+no_disks = u8(0) + u8(0) + u8(0x5A)
+floppy_144 = u8(1) + u8(6) + u8(0) + u8(0x5A)
+both = u8(1) + u8(6) + u8(1) + u16(200) + u8(0x5A)
+hd_only = u8(0) + u8(1) + u16(100) + u8(0x5A)
+write('bios', 'int10_text_and_mode13h', no_disks + b''.join([
+    simple(0x10, 0x0E48, 0x0007), simple(0x10, 0x0E0A), simple(0x10, 0x0200, 0, 0, 0x1840), simple(0x10, 0x0E0D),
+    simple(0x10, 0x0E0A), simple(0x10, 0x0920 | 0x41, 0x001F, 85), simple(0x10, 0x0601, 0x0700, 0x0000, 0x184F),
+    simple(0x10, 0x0300), simple(0x10, 0x0F00), simple(0x10, 0x0501), simple(0x10, 0x0013),
+    simple(0x10, 0x0C0F, 0, 319, 199), simple(0x10, 0x0D00, 0, 319, 199), simple(0x10, 0x0E41, 0x000E),
+    simple(0x10, 0x1010, 0x0001, 0x3F00, 0x1000), simple(0x10, 0x1017, 0, 16, 0x0600), simple(0x10, 0x1130, 0x0600),
+    simple(0x10, 0x0003), simple(0x10, 0x0100, 0, 0x0607), simple(0x10, 0x1201, 0x0034)]))
+hello = b'Hello'
+write('bios', 'int10_write_string', no_disks + poke(0x600, hello) +
+      call(0x10, 0x1301, 0x0007, len(hello), 0x0A05, es=0, edi=0) +
+      call(0x10, 0x1009, es=0, edx=0x700) + call(0x10, 0x1002, es=0, edx=0x700) + call(0x10, 0x1012, 0, 16, 0x800, es=0))
+# Disk reads: CHS floppy, CHS past the end, EDD packet (with and without flat address), params.
+packet = lambda cnt, off, seg, lba: bytes([0x10, 0]) + struct.pack('<HHHQ', cnt, off, seg, lba)
+write('bios', 'int13_floppy_chs', floppy_144 + b''.join([
+    simple(0x13, 0x0000), simple(0x13, 0x0202, 0x1000, 0x0001, 0x0000), simple(0x13, 0x0212, 0x2000, 0x4F01, 0x0100),
+    simple(0x13, 0x0203, 0x3000, 0x4F12, 0x0100), simple(0x13, 0x0100), simple(0x13, 0x0301, 0x1000, 0x0005, 0x0000),
+    simple(0x13, 0x0201, 0x4000, 0x0005, 0x0000), simple(0x13, 0x0800), simple(0x13, 0x1500), simple(0x13, 0x0201, 0xFF00, 1, 0)]))
+write('bios', 'int13_edd_hd', hd_only + b''.join([
+    simple(0x13, 0x4100, 0x55AA, 0, 0x80), poke(0x600, packet(4, 0x2000, 0, 1)), simple(0x13, 0x4200, 0, 0, 0x80, 0x600),
+    poke(0x600, packet(8, 0x0000, 0x0300, 96)), simple(0x13, 0x4200, 0, 0, 0x80, 0x600),
+    poke(0x600, bytes([0x18, 0]) + struct.pack('<HHHQQ', 2, 0xFFFF, 0xFFFF, 3, 0x180000)), simple(0x13, 0x4200, 0, 0, 0x80, 0x600),
+    poke(0x700, [0x1E, 0]), simple(0x13, 0x4800, 0, 0, 0x80, 0x700), simple(0x13, 0x0800, 0, 0, 0x80),
+    simple(0x13, 0x1500, 0, 0, 0x80), poke(0x600, packet(200, 0x2000, 0, 0)), simple(0x13, 0x4300, 0, 0, 0x80, 0x600)]))
+SMAP = 0x534D4150
+write('bios', 'int15_e820_and_friends', hd_only + b''.join(
+    [call(0x15, 0xE820, i, 24, SMAP, edi=0x800 + 24 * i) for i in range(5)] +
+    [simple(0x15, 0xE801), simple(0x15, 0x8800), simple(0x15, 0xC000), simple(0x15, 0x2402), simple(0x15, 0x2400),
+     simple(0x15, 0x8600, 0, 0, 1000), badv(MILLIS(5)), call(0x15, 0x8600, ecx=0, edx=1000), simple(0x11, 0), simple(0x12, 0),
+     call(0x15, 0xE820, 0, 20, SMAP, es=0xF000)]))
+write('bios', 'int16_keyboard', no_disks + b''.join([
+    bkey(30, 1), simple(0x09, 0), bkey(30, 0), simple(0x09, 0), simple(0x16, 0x0100), simple(0x16, 0x0000),
+    simple(0x16, 0x0000), simple(0x16, 0x0500, 0, 0x1E61), simple(0x16, 0x1100), simple(0x16, 0x1000), simple(0x16, 0x0200),
+    simple(0x16, 0x1200), poke(0x41A, [0x21, 0x00, 0x3F, 0x00]), simple(0x16, 0x0100),
+    poke(0x480, [0x00, 0x01, 0x10, 0x01]), simple(0x16, 0x0500, 0, 0x1C0D), simple(0x16, 0x0000)]))
+write('bios', 'int19_boot_and_time', both + b''.join([
+    simple(0x1A, 0x0000), simple(0x08, 0), simple(0x1A, 0x0100, 0, 0x0018, 0x00AF), simple(0x08, 0), simple(0x1A, 0x0000),
+    simple(0x1A, 0x0200), simple(0x1A, 0x0400), simple(0x1A, 0x0300, 0, 0x1230, 0x4500), simple(0x19, 0, 0, 0, 0x80),
+    simple(0x19, 0, 0, 0, 0x00), simple(0x18, 0)]))
+write('bios', 'bad_frames', no_disks + call(0x16, 0, sp=0xFFFC) + call(0x10, 0x0E41, ss=0xF000, sp=0x100) +
+      O(0) + u8(BV[0x10]) + u32(0x0E41) + bytes(24) + b''.join(u16(x) for x in (0, 0, 0, 0x7000, 0x0202, 0, 0x7C10)) +
+      u8(0) + tag(2, 4) + u16(0) + u16(0x7C05))
+
+# ---- loaders: Raw { mem_mib, floppy_pad: Option<u8>, cmdline_len, modules, module_len: u16,
+#      initrd_len: Option<u16>, data (rest, raw) }; command line, initrd and modules are cut
+#      from the end of data, the image is what is left.
+def loader_seed(image, mib=4, floppy=None, cmdline=b'', modules=0, module_len=0, initrd=None, extra=b''):
+    head = u8(mib - 4) + (u8(1) + u8(floppy) if floppy is not None else u8(0)) + u8(len(cmdline)) + u8(modules) + u16(module_len)
+    head += (u8(1) + u16(len(initrd)) if initrd is not None else u8(0))
+    return head + image + extra + (initrd or b'') + cmdline
+mb_flags = 0x00000003
+def mb_header(flags, aout=None):
+    h = struct.pack('<III', 0x1BADB002, flags, (-(0x1BADB002 + flags)) & 0xFFFFFFFF)
+    if aout:
+        h += b''.join(u32(v) for v in aout)
+    return h
+def elf32(entry, phs, body):
+    v = bytearray(0x100)
+    v[0:4] = b'\x7fELF'; v[4] = 1; v[5] = 1; v[6] = 1
+    struct.pack_into('<HHIIIIIHHHHHH', v, 16, 2, 3, 1, entry, 52, 0, 0, 52, 32, len(phs), 0, 0, 0)
+    for i, (ty, off, vaddr, paddr, filesz, memsz) in enumerate(phs):
+        struct.pack_into('<IIIIIIII', v, 52 + 32 * i, ty, off, vaddr, paddr, filesz, memsz, 7, 0x1000)
+    return bytes(v) + body
+body = mb_header(mb_flags) + bytes([0xFA, 0xF4, 0xEB, 0xFD])
+body += b'\x90' * (0x100 - len(body))
+bare_bones = elf32(0x10000C, [(1, 0x100, 0x100000, 0x100000, 0x100, 0x1100)], body)
+write('loaders', 'multiboot_elf', loader_seed(bare_bones, cmdline=b'console=ttyS0 quiet'))
+write('loaders', 'multiboot_elf_modules', loader_seed(bare_bones, mib=8, cmdline=b'root=/dev/ram', modules=2, module_len=64, extra=bytes(range(128))))
+aout = mb_header(0x10003, [0x100000, 0x100000, 0, 0x102000, 0x100020]) + b'\x90' * 0x20 + b'\xFA\xF4'
+write('loaders', 'multiboot_aout', loader_seed(aout + bytes(0x100 - len(aout))))
+write('loaders', 'multiboot_low_segment', loader_seed(elf32(0x8000, [(1, 0x100, 0x8000, 0x8000, 0x100, 0x100)], body)))
+write('loaders', 'multiboot2_only', loader_seed(bytes(16) + struct.pack('<IIII', 0xE85250D6, 0, 16, (-(0xE85250D6 + 16)) & 0xFFFFFFFF)))
+write('loaders', 'boot_sector', loader_seed(sector))
+write('loaders', 'boot_sector_floppy', loader_seed(sector, floppy=6))
+write('loaders', 'no_signature', loader_seed(boot + bytes(600)))
+def bzimage(setup_sects=1, version=0x020F, loadflags=1, code32=0x100000, xload=1, init_size=0x20000, kernel=0x400):
+    v = bytearray((setup_sects + 1) * 512 + kernel)
+    v[0x1F1] = setup_sects
+    struct.pack_into('<H', v, 0x1FE, 0xAA55)
+    v[0x202:0x206] = b'HdrS'
+    struct.pack_into('<H', v, 0x206, version)
+    v[0x211] = loadflags
+    struct.pack_into('<I', v, 0x214, code32)
+    struct.pack_into('<I', v, 0x22C, 0x37FFFFFF)
+    struct.pack_into('<H', v, 0x236, xload)
+    struct.pack_into('<I', v, 0x238, 2048)
+    struct.pack_into('<I', v, 0x260, init_size)
+    for i in range((setup_sects + 1) * 512, len(v)):
+        v[i] = i & 0xFF
+    return bytes(v)
+write('loaders', 'bzimage_minimal', loader_seed(bzimage(), cmdline=b'console=ttyS0 earlyprintk'))
+write('loaders', 'bzimage_initrd', loader_seed(bzimage(), mib=16, cmdline=b'rdinit=/init', initrd=bytes(range(256)) * 4))
+write('loaders', 'bzimage_old_protocol', loader_seed(bzimage(version=0x0205)))
+write('loaders', 'bzimage_no_64bit', loader_seed(bzimage(xload=0)))
+print('loader and bios seeds written')

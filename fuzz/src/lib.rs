@@ -141,3 +141,126 @@ impl Step {
         }
     }
 }
+
+/// A vCPU that only holds registers (as the firmware's unit tests use), so BIOS services
+/// can be driven through [`hv_core::firmware::service`] without a hypervisor.
+#[derive(Debug, Default)]
+pub struct FakeVcpu {
+    /// General registers.
+    pub regs: hv_core::arch::x86::regs::Regs,
+    /// Segment and control registers.
+    pub sregs: hv_core::arch::x86::regs::Sregs,
+    /// `set_sregs` was called.
+    pub sregs_written: bool,
+}
+
+#[derive(Debug)]
+struct NoKick;
+
+impl hv_core::Kicker for NoKick {
+    fn kick(&self) {}
+}
+
+impl hv_core::Vcpu for FakeVcpu {
+    fn run(&mut self, _io: &mut dyn IoHandler) -> hv_core::Result<hv_core::VcpuExit> {
+        Ok(hv_core::VcpuExit::Spurious)
+    }
+    fn kicker(&self) -> Arc<dyn hv_core::Kicker> {
+        Arc::new(NoKick)
+    }
+}
+
+impl hv_core::VcpuX86 for FakeVcpu {
+    fn regs(&self) -> hv_core::Result<hv_core::arch::x86::regs::Regs> {
+        Ok(self.regs)
+    }
+    fn set_regs(&mut self, regs: &hv_core::arch::x86::regs::Regs) -> hv_core::Result<()> {
+        self.regs = *regs;
+        Ok(())
+    }
+    fn sregs(&self) -> hv_core::Result<hv_core::arch::x86::regs::Sregs> {
+        Ok(self.sregs)
+    }
+    fn set_sregs(&mut self, sregs: &hv_core::arch::x86::regs::Sregs) -> hv_core::Result<()> {
+        self.sregs = *sregs;
+        self.sregs_written = true;
+        Ok(())
+    }
+    fn ready_for_interrupt(&self) -> bool {
+        false
+    }
+    fn inject_interrupt(&mut self, _vector: u8) -> hv_core::Result<()> {
+        Ok(())
+    }
+    fn request_interrupt_window(&mut self, _on: bool) -> hv_core::Result<()> {
+        Ok(())
+    }
+}
+
+/// A copy of all of guest memory (regions are contiguous from 0 in a PC layout), to
+/// compare before and after an operation.
+pub fn snapshot(mem: &GuestMemory) -> Vec<u8> {
+    let mut out = Vec::new();
+    snapshot_into(mem, &mut out);
+    out
+}
+
+/// [`snapshot`] into an existing buffer (no allocation once it has the size).
+pub fn snapshot_into(mem: &GuestMemory, out: &mut Vec<u8>) {
+    let end = mem.regions().map(|r| r.gpa + r.size).max().unwrap_or(0);
+    out.resize(end as usize, 0);
+    for r in mem.regions() {
+        let (a, b) = (r.gpa as usize, (r.gpa + r.size) as usize);
+        mem.read(r.gpa, &mut out[a..b]).unwrap();
+    }
+}
+
+/// Addresses where `a` and `b` differ (compared 4 KiB at a time, so equal memory is cheap).
+pub fn changed(a: &[u8], b: &[u8]) -> Vec<u64> {
+    assert_eq!(a.len(), b.len());
+    let mut out = Vec::new();
+    for (i, (x, y)) in a.chunks(4096).zip(b.chunks(4096)).enumerate() {
+        if x != y {
+            out.extend(
+                x.iter()
+                    .zip(y)
+                    .enumerate()
+                    .filter(|(_, (p, q))| p != q)
+                    .map(|(j, _)| (i * 4096 + j) as u64),
+            );
+        }
+    }
+    out
+}
+
+/// A set of guest-physical ranges `[start, end)`.
+#[derive(Debug, Default, Clone)]
+pub struct Ranges(pub Vec<(u64, u64)>);
+
+impl Ranges {
+    /// Adds `[start, start + len)` (saturating).
+    pub fn add(&mut self, start: u64, len: u64) {
+        self.0.push((start, start.saturating_add(len)));
+    }
+    /// True if `addr` is in one of the ranges.
+    pub fn contains(&self, addr: u64) -> bool {
+        self.0.iter().any(|&(a, b)| (a..b).contains(&addr))
+    }
+}
+
+/// Raw bytes. As the last field of an input it is all the remaining input as-is (a
+/// `Vec<u8>` there takes a continuation byte before every byte, so a real image in a
+/// seed would have to be interleaved with 0x01s).
+#[derive(Debug, Clone, Default)]
+pub struct RawBytes(pub Vec<u8>);
+
+impl<'a> Arbitrary<'a> for RawBytes {
+    fn arbitrary(u: &mut arbitrary::Unstructured<'a>) -> arbitrary::Result<Self> {
+        let n = u.arbitrary_len::<u8>()?;
+        Ok(Self(u.bytes(n)?.to_vec()))
+    }
+
+    fn arbitrary_take_rest(u: arbitrary::Unstructured<'a>) -> arbitrary::Result<Self> {
+        Ok(Self(u.take_rest().to_vec()))
+    }
+}

@@ -441,6 +441,16 @@ impl MultibootImage {
                 }));
             }
         };
+        // The kernel reads C strings: a NUL would silently cut the command line short.
+        if opts.cmdline.contains('\0') {
+            return Err(invalid("the command line contains a NUL byte".into()));
+        }
+        if let Some(m) = opts.modules.iter().find(|m| m.string.contains('\0')) {
+            return Err(invalid(format!(
+                "the module string {:?} contains a NUL byte",
+                m.string
+            )));
+        }
         let unknown = header.flags & REQUIRED_MASK & !UNDERSTOOD;
         if unknown != 0 {
             return Err(invalid(format!(

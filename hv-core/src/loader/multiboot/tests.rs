@@ -454,6 +454,28 @@ fn modules_that_do_not_fit_are_refused() {
     assert!(MultibootImage::new(bare_bones(), many, 8 * MIB).is_err());
 }
 
+/// Found by fuzz/loaders: a NUL in `--append` (or a module string) was written as is,
+/// so the kernel saw a command line cut short at the NUL instead of the one given.
+#[test]
+fn nul_bytes_in_strings_are_refused() {
+    let opts = |cmdline: &str, string: &str| MultibootOptions {
+        cmdline: cmdline.into(),
+        modules: vec![Module {
+            string: string.into(),
+            bytes: vec![1],
+        }],
+    };
+    let e = MultibootImage::new(bare_bones(), opts("a\0b", "m"), 8 * MIB)
+        .expect_err("NUL in the command line")
+        .to_string();
+    assert!(e.contains("command line contains a NUL"), "{e}");
+    let e = MultibootImage::new(bare_bones(), opts("a", "m\0x"), 8 * MIB)
+        .expect_err("NUL in a module string")
+        .to_string();
+    assert!(e.contains("contains a NUL"), "{e}");
+    assert!(MultibootImage::new(bare_bones(), opts("a b", "m x"), 8 * MIB).is_ok());
+}
+
 #[test]
 fn info_block_avoids_a_kernel_in_low_memory() {
     // A kernel that occupies 0x1000-0x9F000 pushes the info block above the modules.
