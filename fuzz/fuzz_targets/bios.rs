@@ -616,7 +616,11 @@ impl Harness {
         {
             return;
         }
-        let Some(region) = after.get(buf as usize..(buf + len) as usize) else {
+        // EDD's 64-bit flat buffer address is the guest's to choose: it may wrap.
+        let Some(end) = buf.checked_add(len) else {
+            return;
+        };
+        let Some(region) = after.get(buf as usize..end as usize) else {
             return;
         };
         let mut sector = [0u8; SECTOR];

@@ -259,10 +259,12 @@ impl BzImageLinux {
         p.hdr.vid_mode = 0xFFFF; // "normal"
         p.hdr.cmd_line_ptr = CMDLINE_AT as u32;
         p.hdr.cmdline_size = self.cmdline.len() as u32 + 1;
-        if let Some((at, i)) = &self.initrd {
-            p.hdr.ramdisk_image = *at as u32;
-            p.hdr.ramdisk_size = i.bytes.len() as u32;
-        }
+        // The header comes from the image file: without an initrd its ramdisk fields must
+        // be cleared, or the kernel trusts whatever the file held there.
+        (p.hdr.ramdisk_image, p.hdr.ramdisk_size) = match &self.initrd {
+            Some((at, i)) => (*at as u32, i.bytes.len() as u32),
+            None => (0, 0),
+        };
         let ext_kib = (ram.min(1 << 32).saturating_sub(HIGH_MEMORY_START)) / 1024;
         p.alt_mem_k = ext_kib as u32;
         // screen_info as the real-mode setup fills it for an 80x25 colour VGA text mode.

@@ -189,3 +189,17 @@ fn arbitrary_headers_never_panic() {
         }
     }
 }
+
+/// Found by the `loaders` fuzz target: a header whose ramdisk fields hold garbage must
+/// not reach the kernel when no initrd is given.
+#[test]
+fn no_initrd_clears_the_ramdisk_fields_from_the_file() {
+    let mem = pc_memory(64).expect("mem");
+    let mut image = fake(0x020F, XLF_KERNEL_64, 0x1000);
+    image[0x218..0x21C].copy_from_slice(&0x1234_0000u32.to_le_bytes()); // ramdisk_image
+    image[0x21C..0x220].copy_from_slice(&0xFFFF_0000u32.to_le_bytes()); // ramdisk_size
+    let img = BzImageLinux::new(image, String::new(), None, 64 * MIB).expect("valid");
+    img.load(&mem, &Drives::default()).expect("loads");
+    assert_eq!(mem.read_u32(ZERO_PAGE_AT + 0x218).expect("zero page"), 0);
+    assert_eq!(mem.read_u32(ZERO_PAGE_AT + 0x21C).expect("zero page"), 0);
+}
