@@ -100,11 +100,19 @@ fn missing_directory_empty_and_oversized_images() {
     let (s, e) = hv(&[bad_name.as_os_str()], &[]);
     assert_one_line_error(s, &e, 1, "cannot open");
 
-    let (s, e) = hv(&[], &[]);
-    assert!(
-        s == 1 || s == 0x21 || s == 0,
-        "no IMAGE: demo image or one error line: {e}"
+    // No IMAGE boots the bundled demo (embedded in the binary) to its prompt.
+    let (s, e) = hv(
+        &[
+            OsStr::new("--until-text"),
+            OsStr::new("hv-demo: ready"),
+            OsStr::new("--timeout"),
+            OsStr::new("60"),
+            OsStr::new("--serial"),
+            OsStr::new("none"),
+        ],
+        &[],
     );
+    assert_eq!(s, 0, "no IMAGE boots the bundled demo: {e}");
 }
 
 #[test]
