@@ -5,7 +5,6 @@
 //! Devices are owned here, on the vCPU thread; only the VGA register file and a few
 //! counters are shared with the front end.
 
-use std::collections::VecDeque;
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -14,6 +13,7 @@ use crate::bus::{Bus, BusDevice};
 use crate::clock::Clock;
 use crate::devices::cmos::{Cmos, HostWallClock};
 use crate::devices::i8042::I8042;
+use crate::devices::keymap::Key;
 use crate::devices::pic::{Pic, PicPorts};
 use crate::devices::pit::Pit;
 use crate::devices::ports::{DebugExit, PostCode, ResetControl, Sink, SystemControlPortA};
@@ -25,6 +25,9 @@ use crate::irq::IrqLine;
 use crate::loader::disk::Drives;
 use crate::memory::GuestMemory;
 
+use super::board::Board;
+use super::journey::JourneyRecorder;
+use super::serial_input::SerialInput;
 use super::stats::{ExitKind, ExitStats};
 
 /// ISA IRQ numbers on the PIC pair.
@@ -39,8 +42,7 @@ pub mod irq {
     pub const MOUSE: u32 = 12;
 }
 
-/// Most bytes of host serial input waiting for room in the UART FIFO.
-pub const SERIAL_INPUT_LIMIT: usize = 64 * 1024;
+pub use super::serial_input::SERIAL_INPUT_LIMIT;
 
 /// What survives a reset: state shared with the front end, and the output streams.
 #[derive(Debug, Clone)]
@@ -57,6 +59,20 @@ pub struct SharedParts {
     pub stats: Arc<ExitStats>,
     /// Reset/exit requests from devices.
     pub system: Arc<SystemControl>,
+}
+
+impl SharedParts {
+    /// Fresh shared parts for a machine on `memory`, with `clock` as machine time.
+    pub fn new(memory: GuestMemory, clock: Arc<dyn Clock>) -> Self {
+        Self {
+            memory,
+            clock,
+            vga: Arc::new(Mutex::new(VgaState::default())),
+            serial_log: SerialLog::shared(),
+            stats: Arc::new(ExitStats::default()),
+            system: Arc::new(SystemControl::new()),
+        }
+    }
 }
 
 /// All PC devices.
@@ -86,7 +102,7 @@ pub struct PcBoard {
     pub drives: Drives,
     /// The BIOS service a ROM stub asked for (see [`crate::firmware::TRAP_PORT`]).
     bios_trap: Option<u8>,
-    serial_input: VecDeque<u8>,
+    serial_input: SerialInput,
     unassigned: UnassignedLog,
 }
 
@@ -126,7 +142,7 @@ impl PcBoard {
             extra_ports: Bus::new(),
             drives: Drives::default(),
             bios_trap: None,
-            serial_input: VecDeque::new(),
+            serial_input: SerialInput::new("COM1"),
             unassigned: UnassignedLog::default(),
             pic,
             shared,
@@ -153,7 +169,7 @@ impl PcBoard {
     }
 
     /// Routes the i8042's keystroke events into `journey` (for the overlay).
-    pub fn attach_journey(&mut self, journey: &super::journey::JourneyRecorder) {
+    pub fn attach_journey(&mut self, journey: &JourneyRecorder) {
         let j = journey.clone();
         self.i8042
             .set_observer(Box::new(move |ev| j.kbd_event(&ev)));
@@ -161,25 +177,14 @@ impl PcBoard {
 
     /// Queues host serial input (bounded; excess is dropped with a warning).
     pub fn queue_serial_input(&mut self, data: &[u8]) {
-        let room = SERIAL_INPUT_LIMIT.saturating_sub(self.serial_input.len());
-        if data.len() > room {
-            log::warn!(
-                "serial input: {} bytes dropped (guest is not reading COM1)",
-                data.len() - room
-            );
-        }
-        self.serial_input.extend(&data[..data.len().min(room)]);
+        self.serial_input.push(data);
     }
 
     /// Advances every time-driven device to `now` and feeds queued serial input.
     pub fn poll(&mut self) {
         self.pit.poll();
         self.i8042.poll();
-        if !self.serial_input.is_empty() {
-            let (a, _) = self.serial_input.as_slices();
-            let n = self.com1.receive(a);
-            self.serial_input.drain(..n);
-        }
+        self.serial_input.feed(|bytes| self.com1.receive(bytes));
     }
 
     /// The earliest time a device needs the loop to look at it again.
@@ -251,6 +256,36 @@ impl IoHandler for PcBoard {
         // Writes to the BIOS ROM land here too (the region is read-only); dropping them
         // is what ROM does.
         self.unassigned.note_mmio("write", gpa);
+    }
+}
+
+impl Board for PcBoard {
+    fn shared(&self) -> &SharedParts {
+        &self.shared
+    }
+    fn poll(&mut self) {
+        PcBoard::poll(self);
+    }
+    fn next_deadline(&self) -> Option<Duration> {
+        PcBoard::next_deadline(self)
+    }
+    fn key_event(&mut self, key: Key, pressed: bool) {
+        self.i8042.key_event(key, pressed);
+    }
+    fn release_all(&mut self) {
+        self.i8042.release_all();
+    }
+    fn keyboard_idle(&self) -> bool {
+        self.i8042.is_idle()
+    }
+    fn queue_serial_input(&mut self, data: &[u8]) {
+        PcBoard::queue_serial_input(self, data);
+    }
+    fn attach_journey(&mut self, journey: &JourneyRecorder) {
+        PcBoard::attach_journey(self, journey);
+    }
+    fn reset(self) -> Self {
+        PcBoard::reset(self)
     }
 }
 

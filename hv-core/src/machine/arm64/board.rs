@@ -10,19 +10,21 @@
 //! and the VGA register file, the serial log and the counters are shared with the front
 //! end through [`SharedParts`].
 
-use std::collections::VecDeque;
 use std::io::Write;
 use std::sync::Arc;
 use std::time::Duration;
 
 use crate::bus::BusDevice;
 use crate::devices::i8042::I8042;
+use crate::devices::keymap::Key;
 use crate::devices::uart::SerialOutput;
 use crate::devices::vga::Vga;
 use crate::hypervisor::IoHandler;
 use crate::irq::IrqLine;
+use crate::machine::board::Board;
 use crate::machine::journey::JourneyRecorder;
-use crate::machine::pc::{SERIAL_INPUT_LIMIT, SharedParts};
+use crate::machine::pc::SharedParts;
+use crate::machine::serial_input::SerialInput;
 use crate::machine::stats::ExitKind;
 
 use super::interrupts::SpiRouter;
@@ -40,7 +42,7 @@ pub struct Arm64Board {
     vga: Vga,
     /// The console UART.
     pub pl011: Pl011,
-    serial_input: VecDeque<u8>,
+    serial_input: SerialInput,
     unassigned: u64,
 }
 
@@ -103,7 +105,7 @@ impl Arm64Board {
             ),
             vga: Vga::with_state(shared.vga.clone(), shared.memory.clone()),
             pl011: Pl011::new(PL011_BASE, line(irq::PL011_SPI), out),
-            serial_input: VecDeque::new(),
+            serial_input: SerialInput::new("the PL011"),
             unassigned: 0,
             irqs,
             shared,
@@ -127,24 +129,13 @@ impl Arm64Board {
 
     /// Queues host serial input (bounded; excess is dropped with a warning).
     pub fn queue_serial_input(&mut self, data: &[u8]) {
-        let room = SERIAL_INPUT_LIMIT.saturating_sub(self.serial_input.len());
-        if data.len() > room {
-            log::warn!(
-                "serial input: {} bytes dropped (guest is not reading the PL011)",
-                data.len() - room
-            );
-        }
-        self.serial_input.extend(&data[..data.len().min(room)]);
+        self.serial_input.push(data);
     }
 
     /// Advances time-driven devices and feeds queued serial input into the UART FIFO.
     pub fn poll(&mut self) {
         self.i8042.poll();
-        if !self.serial_input.is_empty() {
-            let (a, _) = self.serial_input.as_slices();
-            let n = self.pl011.receive(a);
-            self.serial_input.drain(..n);
-        }
+        self.serial_input.feed(|bytes| self.pl011.receive(bytes));
     }
 
     /// The earliest time a device needs the loop to look at it again.
@@ -168,6 +159,36 @@ impl Arm64Board {
         if n <= 32 || n.is_power_of_two() {
             log::debug!("unassigned MMIO {what} of {len} bytes at {gpa:#x} ({n} so far)");
         }
+    }
+}
+
+impl Board for Arm64Board {
+    fn shared(&self) -> &SharedParts {
+        &self.shared
+    }
+    fn poll(&mut self) {
+        Arm64Board::poll(self);
+    }
+    fn next_deadline(&self) -> Option<Duration> {
+        Arm64Board::next_deadline(self)
+    }
+    fn key_event(&mut self, key: Key, pressed: bool) {
+        self.i8042.key_event(key, pressed);
+    }
+    fn release_all(&mut self) {
+        self.i8042.release_all();
+    }
+    fn keyboard_idle(&self) -> bool {
+        self.i8042.is_idle()
+    }
+    fn queue_serial_input(&mut self, data: &[u8]) {
+        Arm64Board::queue_serial_input(self, data);
+    }
+    fn attach_journey(&mut self, journey: &JourneyRecorder) {
+        Arm64Board::attach_journey(self, journey);
+    }
+    fn reset(self) -> Self {
+        Arm64Board::reset(self)
     }
 }
 

@@ -1,5 +1,5 @@
-//! Starting the arm64 board: memory, device tree, board and the vCPU thread, and the
-//! handle the front end keeps. The same shape as `machine::launch` for the PC.
+//! Starting the arm64 board: memory, device tree and board; the vCPU thread and the
+//! handle the front end keeps come from [`crate::machine::vcpu_thread`], as for the PC.
 //!
 //! The VM is created by the caller, because only the caller knows backend-specific
 //! options (HVF's in-kernel GIC is requested at VM creation). With a GIC the caller also
@@ -11,29 +11,21 @@
 //! ```
 
 use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use crossbeam_channel::{bounded, unbounded};
-
-use crate::clock::{Clock, HostClock};
-use crate::devices::system::SystemControl;
-use crate::devices::uart::SerialLog;
-use crate::devices::vga::VgaState;
+use crate::clock::HostClock;
 use crate::error::{HvError, Result};
-use crate::hypervisor::{Hypervisor, Vcpu, VcpuArm64, Vm, VmConfig};
-use crate::machine::deadline::DeadlineKicker;
-use crate::machine::events::{RunEnd, VmChannels, VmEvent, VmInput, host_channel};
+use crate::hypervisor::{Hypervisor, VcpuArm64, Vm, VmConfig};
 use crate::machine::handle::MachineHandle;
-use crate::machine::journey::JourneyRecorder;
 use crate::machine::pc::SharedParts;
-use crate::machine::stats::ExitStats;
+use crate::machine::vcpu_thread::start;
 use crate::memory::GuestMemory;
 
 use super::board::Arm64Board;
 use super::fdt::{self, DtConfig};
 use super::interrupts::{SpiRouter, SpiSink};
 use super::layout;
-use super::vcpu_loop::{BootSource, LoopContext, power_on, run};
+use super::vcpu_loop::{Arm64Cpu, BootSource};
 
 /// Kernel command line used when none is given: the PL011 console, early output too.
 pub const DEFAULT_BOOTARGS: &str = "console=ttyAMA0 earlycon";
@@ -122,105 +114,12 @@ where
     });
     let irqs = SpiRouter::new(gic);
 
-    let clock: Arc<dyn Clock> = Arc::new(HostClock::new());
-    let shared = SharedParts {
-        memory: memory.clone(),
-        clock: clock.clone(),
-        vga: Arc::new(Mutex::new(VgaState::default())),
-        serial_log: SerialLog::shared(),
-        stats: Arc::new(ExitStats::default()),
-        system: Arc::new(SystemControl::new()),
-    };
-    let board = Arm64Board::new(shared.clone(), irqs, config.serial_out);
+    let shared = SharedParts::new(memory, Arc::new(HostClock::new()));
+    let board = Arm64Board::new(shared, irqs, config.serial_out);
     let boot = BootSource {
         image: config.image,
         dtb,
         ram_size,
     };
-    let journey = JourneyRecorder::new(clock.clone());
-    let (host_tx, host_rx, parking) = host_channel();
-    let loop_parking = parking.clone();
-    let (vm_tx, vm_rx) = unbounded();
-    let (ready_tx, ready_rx) = bounded(1);
-    let loop_journey = journey.clone();
-
-    let thread_clock = clock.clone();
-    let thread = std::thread::Builder::new()
-        .name("hv-vcpu0".into())
-        .spawn(move || {
-            // The VM is declared first so it is dropped after the vCPU.
-            let vm = vm;
-            let mut vcpu = match vm.create_vcpu(0) {
-                Ok(v) => v,
-                Err(e) => {
-                    let msg = e.to_string();
-                    let _ = ready_tx.send(Err(e));
-                    return RunEnd::Error(msg);
-                }
-            };
-            let kicker = vcpu.kicker();
-            let deadline = match DeadlineKicker::spawn(kicker.clone(), thread_clock) {
-                Ok(d) => d,
-                Err(e) => {
-                    let _ = ready_tx.send(Err(HvError::Os {
-                        op: "spawning the deadline thread",
-                        source: e,
-                    }));
-                    return RunEnd::Error("cannot start the deadline thread".into());
-                }
-            };
-            let mut ctx = LoopContext {
-                channels: VmChannels {
-                    rx: host_rx,
-                    parking: loop_parking,
-                    tx: vm_tx,
-                },
-                deadline,
-                boot,
-                journey: loop_journey,
-            };
-            let mut board = board;
-            board.attach_journey(&ctx.journey);
-            if let Err(e) = power_on(&mut vcpu, &board, &ctx.boot) {
-                let _ = ready_tx.send(Err(HvError::InvalidArgument(e.clone())));
-                return RunEnd::Error(e);
-            }
-            let _ = ready_tx.send(Ok(kicker));
-            let (end, board) = run(&mut vcpu, board, &mut ctx);
-            let _ = ctx.channels.tx.send(VmEvent::Ended(end.clone()));
-            // Devices (and the GIC hook's VM reference) go before the vCPU and the VM.
-            drop(board);
-            drop(vcpu);
-            end
-        })
-        .map_err(|e| HvError::Os {
-            op: "spawning the vCPU thread",
-            source: e,
-        })?;
-
-    let kicker = match ready_rx.recv() {
-        Ok(Ok(k)) => k,
-        Ok(Err(e)) => {
-            let _ = thread.join();
-            return Err(e);
-        }
-        Err(_) => {
-            let _ = thread.join();
-            return Err(HvError::InvalidArgument(
-                "the vCPU thread ended before starting".into(),
-            ));
-        }
-    };
-    Ok(MachineHandle {
-        input: VmInput::new(host_tx, kicker, parking),
-        events: vm_rx,
-        memory,
-        vga: shared.vga,
-        serial_log: shared.serial_log,
-        stats: shared.stats,
-        journey,
-        clock,
-        backend,
-        thread: Some(thread),
-    })
+    start(vm, backend, board, Arm64Cpu::new(boot))
 }

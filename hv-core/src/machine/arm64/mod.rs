@@ -14,8 +14,8 @@
 //! | [`board`] | the devices and the MMIO decode (the board's schematic) |
 //! | [`fdt`] | the device tree |
 //! | [`boot`] | Image header, placement, entry registers |
-//! | [`vcpu_loop`] | the loop, generic over [`VcpuArm64`](crate::VcpuArm64) |
-//! | [`launch`] | threads and the front end's handle |
+//! | [`vcpu_loop`] | the arm64 half of the shared loop ([`Arm64Cpu`](vcpu_loop::Arm64Cpu)) |
+//! | [`launch`] | memory, device tree and board; the shared vCPU thread does the rest |
 
 pub mod board;
 pub mod boot;

@@ -1,30 +1,23 @@
-//! The arm64 vCPU loop: the counterpart of `machine::vcpu_loop` for [`VcpuArm64`].
-//!
-//! One iteration: take host events (keys into the i8042, typing, serial input, pause,
-//! reset, quit) -> advance device time -> act on device requests -> drive the vCPU's IRQ
-//! input (only without a GIC) -> arm the deadline kicker -> enter the guest.
+//! The arm64 half of the vCPU loop: the IRQ line or the GIC, when a halted vCPU wakes,
+//! what PSCI exits mean, and what the board loads at power-on. The loop itself is
+//! [`crate::machine::run_loop`].
 //!
 //! The backend does the architecture work inside `run`: MMIO completion, PSCI over
 //! HVC/SMC, the virtual timer, and WFI sleeps while the timer is armed. What comes back
 //! here is `Halt` (WFI with nothing but a device able to wake the guest), `Shutdown`
 //! (PSCI SYSTEM_OFF or CPU_OFF), `Reset` (PSCI SYSTEM_RESET), `Kicked` and `Io`.
 //!
-//! A halted vCPU blocks on the event channel with the next device deadline as timeout;
-//! it runs again when an interrupt line rises, a host event arrives or a deadline
-//! passes. WFI wakes on a pending interrupt even when PSTATE.I masks it, so unlike x86
-//! `hlt` with IF=0 a halt never ends the run.
-
-use std::time::Duration;
+//! WFI wakes on a pending interrupt even when PSTATE.I masks it, so unlike x86 `hlt`
+//! with IF=0 a halt never ends the run.
 
 use crate::arch::arm64::{Arm64Reg, Arm64SysReg};
-use crate::devices::system::SystemRequest;
 use crate::exit::VcpuExit;
 use crate::hypervisor::VcpuArm64;
-use crate::machine::deadline::DeadlineKicker;
-use crate::machine::events::{HostEvent, RunEnd, VmChannels, VmEvent, Wait};
+use crate::machine::board::clear_memory;
+use crate::machine::events::RunEnd;
 use crate::machine::journey::JourneyRecorder;
+use crate::machine::run_loop::{Arch, Boot, ExitAction};
 use crate::machine::stats::ExitKind;
-use crate::machine::typing::Typist;
 
 use super::board::Arm64Board;
 use super::boot::{self, BootPlan};
@@ -40,36 +33,27 @@ pub struct BootSource {
     pub ram_size: u64,
 }
 
-/// What the loop needs besides the vCPU and the board.
+/// The arm64 vCPU's side of the loop for the arm64 board.
 #[derive(Debug)]
-pub struct LoopContext {
-    /// Channels to and from the front end.
-    pub channels: VmChannels,
-    /// Kicks the vCPU at device deadlines.
-    pub deadline: DeadlineKicker,
+pub struct Arm64Cpu {
     /// The image and DTB to (re)load.
-    pub boot: BootSource,
-    /// Where keystroke journeys are recorded for the overlay.
-    pub journey: JourneyRecorder,
-}
-
-/// Loop state that is not device state.
-#[derive(Debug, Default)]
-struct CpuState {
-    paused: bool,
+    boot: BootSource,
     /// The IRQ input level last given to the vCPU (CPU-line mode).
     irq_line: Option<bool>,
     /// Rising edges already answered by waking a halted vCPU.
     edges_seen: u64,
 }
 
-enum Flow {
-    Continue,
-    End(RunEnd),
+impl Arm64Cpu {
+    /// Boots `boot`.
+    pub fn new(boot: BootSource) -> Self {
+        Self {
+            boot,
+            irq_line: None,
+            edges_seen: 0,
+        }
+    }
 }
-
-/// A reset was requested; carried as the `Err` side so `?` unwinds to the top.
-struct Reset(String);
 
 /// Zeroes memory, loads the image and the DTB, lowers every line and sets the entry
 /// registers.
@@ -79,16 +63,7 @@ pub fn power_on<V: VcpuArm64>(
     boot: &BootSource,
 ) -> Result<BootPlan, String> {
     let mem = &board.shared.memory;
-    let zeros = vec![0u8; 1 << 16];
-    for r in mem.regions() {
-        let mut off = 0;
-        while off < r.size {
-            let n = (r.size - off).min(zeros.len() as u64) as usize;
-            mem.write(r.gpa + off, &zeros[..n])
-                .map_err(|e| e.to_string())?;
-            off += n as u64;
-        }
-    }
+    clear_memory(mem)?;
     let plan = boot::load(mem, &boot.image, &boot.dtb, boot.ram_size)
         .map_err(|e| format!("loading the image: {e}"))?;
     board.irqs.reset();
@@ -106,234 +81,82 @@ pub fn power_on<V: VcpuArm64>(
     Ok(plan)
 }
 
-/// Runs the machine until it ends. `board` is replaced on reset.
-pub fn run<V: VcpuArm64>(
-    vcpu: &mut V,
-    mut board: Arm64Board,
-    ctx: &mut LoopContext,
-) -> (RunEnd, Arm64Board) {
-    let mut cpu = CpuState::default();
-    let mut typist = Typist::default();
-    let _ = ctx.channels.tx.send(VmEvent::Started);
-    loop {
-        match step(vcpu, &mut board, ctx, &mut cpu, &mut typist) {
-            Ok(Flow::Continue) => {}
-            Ok(Flow::End(end)) => return (end, board),
-            Err(Reset(why)) => {
-                board = board.reset();
-                board.attach_journey(&ctx.journey);
-                if let Err(e) = power_on(vcpu, &board, &ctx.boot) {
-                    return (RunEnd::Error(e), board);
-                }
-                cpu = CpuState {
-                    paused: cpu.paused,
-                    edges_seen: board.irqs.rising_edges(),
-                    ..Default::default()
-                };
-                typist = Typist::default();
-                log::info!("machine reset: {why}");
-                let _ = ctx.channels.tx.send(VmEvent::Reset(why));
+impl<V: VcpuArm64> Arch<V> for Arm64Cpu {
+    type Board = Arm64Board;
+
+    fn power_on(&mut self, vcpu: &mut V, board: &Arm64Board, boot: Boot) -> Result<(), String> {
+        power_on(vcpu, board, &self.boot)?;
+        self.irq_line = None;
+        // The edge counter lives in the interrupt router, which survives a reset: edges
+        // from before it must not wake the new guest.
+        if boot == Boot::Reset {
+            self.edges_seen = board.irqs.rising_edges();
+        }
+        Ok(())
+    }
+
+    /// With a GIC the devices already told it; without, the vCPU's IRQ input is the OR
+    /// of the lines.
+    fn deliver_interrupts(
+        &mut self,
+        vcpu: &mut V,
+        board: &mut Arm64Board,
+        _journey: &JourneyRecorder,
+    ) -> crate::Result<()> {
+        if board.irqs.has_gic() {
+            return Ok(());
+        }
+        let level = board.irqs.any_asserted();
+        if self.irq_line != Some(level) {
+            vcpu.set_irq_line(level)?;
+            self.irq_line = Some(level);
+            if level {
+                board.shared.stats.count_injection();
+            }
+        }
+        Ok(())
+    }
+
+    /// WFI always wakes on a pending interrupt, masked or not.
+    fn halted(&mut self, _vcpu: &V) -> Option<RunEnd> {
+        None
+    }
+
+    /// A line rose since the last wake-up (with a GIC the interrupt may now be pending
+    /// there), or, without a GIC, the IRQ input is high. A level that was already high
+    /// at the last wake-up does not count again with a GIC: the guest has masked it
+    /// there, and re-entering would only spin.
+    fn should_wake(&mut self, board: &Arm64Board) -> bool {
+        let edges = board.irqs.rising_edges();
+        let new_edge = edges != self.edges_seen;
+        self.edges_seen = edges;
+        new_edge || (!board.irqs.has_gic() && board.irqs.any_asserted())
+    }
+
+    fn exit(&mut self, _vcpu: &mut V, board: &mut Arm64Board, exit: VcpuExit) -> ExitAction {
+        let stats = &board.shared.stats;
+        match exit {
+            VcpuExit::Io => ExitAction::Continue,
+            VcpuExit::Shutdown => {
+                stats.count(ExitKind::Other);
+                log::info!("guest powered off (PSCI)");
+                ExitAction::End(RunEnd::PowerOff)
+            }
+            VcpuExit::Reset => {
+                stats.count(ExitKind::Other);
+                ExitAction::Reset("guest requested reset (PSCI SYSTEM_RESET)".into())
+            }
+            other => {
+                stats.count(ExitKind::Other);
+                log::trace!("exit {}", other.name());
+                ExitAction::Continue
             }
         }
     }
-}
 
-fn step<V: VcpuArm64>(
-    vcpu: &mut V,
-    board: &mut Arm64Board,
-    ctx: &mut LoopContext,
-    cpu: &mut CpuState,
-    typist: &mut Typist,
-) -> Result<Flow, Reset> {
-    // 1. Host events (blocking while paused).
-    if let Some(end) = take_events(Wait::No, board, ctx, cpu, typist)? {
-        return Ok(Flow::End(end));
+    fn register_dump(vcpu: &V) -> String {
+        register_dump(vcpu)
     }
-    while cpu.paused {
-        ctx.deadline.arm(None);
-        if let Some(end) = take_events(Wait::Forever, board, ctx, cpu, typist)? {
-            return Ok(Flow::End(end));
-        }
-    }
-
-    // 2. Device time, typing, device requests.
-    advance(board, typist);
-    if let Some(end) = take_request(board)? {
-        return Ok(Flow::End(end));
-    }
-
-    // 3. Interrupts: with a GIC the devices already told it; without, the vCPU's IRQ
-    //    input is the OR of the lines.
-    if let Err(e) = drive_irq_line(vcpu, board, cpu) {
-        return Ok(Flow::End(RunEnd::Error(e.to_string())));
-    }
-
-    // 4. Run.
-    ctx.deadline.arm(next_deadline(board, typist));
-    let exit = vcpu.run(board);
-    let stats = &board.shared.stats;
-    match exit {
-        Ok(VcpuExit::Io) => {}
-        Ok(VcpuExit::Halt) => {
-            stats.count(ExitKind::Halt);
-            return wait_halted(board, ctx, cpu, typist);
-        }
-        Ok(VcpuExit::Kicked) => {
-            stats.count(ExitKind::Kick);
-            ctx.deadline.fired();
-        }
-        Ok(VcpuExit::Shutdown) => {
-            stats.count(ExitKind::Other);
-            log::info!("guest powered off (PSCI)");
-            return Ok(Flow::End(RunEnd::PowerOff));
-        }
-        Ok(VcpuExit::Reset) => {
-            stats.count(ExitKind::Other);
-            return Err(Reset("guest requested reset (PSCI SYSTEM_RESET)".into()));
-        }
-        Ok(other) => {
-            stats.count(ExitKind::Other);
-            log::trace!("exit {}", other.name());
-        }
-        Err(e) => {
-            log::error!("vCPU stopped: {e}; registers: {}", register_dump(vcpu));
-            return Ok(Flow::End(RunEnd::Error(e.to_string())));
-        }
-    }
-    Ok(Flow::Continue)
-}
-
-fn drive_irq_line<V: VcpuArm64>(
-    vcpu: &mut V,
-    board: &Arm64Board,
-    cpu: &mut CpuState,
-) -> crate::Result<()> {
-    if board.irqs.has_gic() {
-        return Ok(());
-    }
-    let level = board.irqs.any_asserted();
-    if cpu.irq_line != Some(level) {
-        vcpu.set_irq_line(level)?;
-        cpu.irq_line = Some(level);
-        if level {
-            board.shared.stats.count_injection();
-        }
-    }
-    Ok(())
-}
-
-fn handle_event(
-    ev: HostEvent,
-    board: &mut Arm64Board,
-    ctx: &mut LoopContext,
-    cpu: &mut CpuState,
-    typist: &mut Typist,
-) -> Result<Flow, Reset> {
-    match ev {
-        HostEvent::Key { key, pressed } => {
-            ctx.journey.host_key(key, pressed);
-            board.i8042.key_event(key, pressed);
-        }
-        HostEvent::ReleaseAllKeys => board.i8042.release_all(),
-        HostEvent::Type(text) => {
-            let skipped = typist.push_text(&text);
-            if !skipped.is_empty() {
-                log::warn!("--type: no US-layout key for {skipped:?}; skipped");
-            }
-        }
-        HostEvent::SerialInput(bytes) => board.queue_serial_input(&bytes),
-        HostEvent::Pause => {
-            cpu.paused = true;
-            let _ = ctx.channels.tx.send(VmEvent::Paused(true));
-        }
-        HostEvent::Resume => {
-            cpu.paused = false;
-            let _ = ctx.channels.tx.send(VmEvent::Paused(false));
-        }
-        HostEvent::Reset => return Err(Reset("reset by the user".into())),
-        HostEvent::Quit => return Ok(Flow::End(RunEnd::Quit)),
-    }
-    Ok(Flow::Continue)
-}
-
-fn advance(board: &mut Arm64Board, typist: &mut Typist) {
-    board.poll();
-    if typist.pending() > 0 {
-        let now = board.shared.clock.now();
-        if let Some((key, pressed)) = typist.next(now, board.i8042.is_idle()) {
-            board.i8042.key_event(key, pressed);
-        }
-    }
-}
-
-fn next_deadline(board: &Arm64Board, typist: &Typist) -> Option<Duration> {
-    [board.next_deadline(), typist.deadline()]
-        .into_iter()
-        .flatten()
-        .min()
-}
-
-/// Device requests: the i8042's reset line (command 0xFE) resets the board, as on a PC.
-fn take_request(board: &Arm64Board) -> Result<Option<RunEnd>, Reset> {
-    match board.shared.system.take() {
-        None => Ok(None),
-        Some(SystemRequest::Exit(status)) => Ok(Some(RunEnd::DebugExit(status))),
-        Some(SystemRequest::Reset(who)) => Err(Reset(format!("guest reset through {who}"))),
-    }
-}
-
-/// Whether a halted vCPU should run again: a line rose since the last wake-up (with a
-/// GIC the interrupt may now be pending there), or, without a GIC, the IRQ input is
-/// high. A level that was already high at the last wake-up does not count again with a
-/// GIC: the guest has masked it there, and re-entering would only spin.
-fn should_wake(board: &Arm64Board, cpu: &mut CpuState) -> bool {
-    let edges = board.irqs.rising_edges();
-    let new_edge = edges != cpu.edges_seen;
-    cpu.edges_seen = edges;
-    new_edge || (!board.irqs.has_gic() && board.irqs.any_asserted())
-}
-
-fn wait_halted(
-    board: &mut Arm64Board,
-    ctx: &mut LoopContext,
-    cpu: &mut CpuState,
-    typist: &mut Typist,
-) -> Result<Flow, Reset> {
-    ctx.deadline.arm(None);
-    loop {
-        advance(board, typist);
-        if let Some(end) = take_request(board)? {
-            return Ok(Flow::End(end));
-        }
-        if should_wake(board, cpu) || cpu.paused {
-            return Ok(Flow::Continue);
-        }
-        let wait = match next_deadline(board, typist) {
-            Some(d) => Wait::For(d.saturating_sub(board.shared.clock.now())),
-            None => Wait::Forever,
-        };
-        if let Some(end) = take_events(wait, board, ctx, cpu, typist)? {
-            return Ok(Flow::End(end));
-        }
-    }
-}
-
-/// Receives host events (waiting for the first as `wait` says), handles every one that is
-/// queued, and says whether the run ends.
-fn take_events(
-    wait: Wait,
-    board: &mut Arm64Board,
-    ctx: &mut LoopContext,
-    cpu: &mut CpuState,
-    typist: &mut Typist,
-) -> Result<Option<RunEnd>, Reset> {
-    let channels = ctx.channels.clone();
-    channels.dispatch(wait, |ev| {
-        match handle_event(ev, board, ctx, cpu, typist)? {
-            Flow::End(end) => Ok(Some(end)),
-            Flow::Continue => Ok(None),
-        }
-    })
 }
 
 /// One line with the registers that explain where a guest died.
@@ -377,15 +200,14 @@ mod tests {
     use super::*;
     use crate::clock::HostClock;
     use crate::devices::keymap::Key;
-    use crate::devices::system::SystemControl;
-    use crate::devices::uart::SerialLog;
-    use crate::devices::vga::VgaState;
     use crate::hypervisor::{IoHandler, Kicker, Vcpu};
     use crate::machine::arm64::fdt::{self, DtConfig};
     use crate::machine::arm64::interrupts::{SpiRouter, SpiSink};
     use crate::machine::arm64::layout::{self, ISA_WINDOW_BASE, PL011_BASE, RAM_BASE};
+    use crate::machine::deadline::DeadlineKicker;
+    use crate::machine::events::{HostEvent, VmChannels, VmEvent};
     use crate::machine::pc::SharedParts;
-    use crate::machine::stats::ExitStats;
+    use crate::machine::run_loop::{LoopContext, run};
 
     #[derive(Debug)]
     struct NoKick;
@@ -452,6 +274,7 @@ mod tests {
 
     struct Rig {
         board: Arm64Board,
+        cpu: Arm64Cpu,
         ctx: LoopContext,
         host: Sender<HostEvent>,
         news: crossbeam_channel::Receiver<VmEvent>,
@@ -462,14 +285,7 @@ mod tests {
     fn rig(gic: Option<Arc<dyn SpiSink>>) -> Rig {
         let memory = layout::arm64_memory(16).expect("memory");
         let clock: Arc<dyn crate::clock::Clock> = Arc::new(HostClock::new());
-        let shared = SharedParts {
-            memory,
-            clock: clock.clone(),
-            vga: Arc::new(Mutex::new(VgaState::default())),
-            serial_log: SerialLog::shared(),
-            stats: Arc::new(ExitStats::default()),
-            system: Arc::new(SystemControl::new()),
-        };
+        let shared = SharedParts::new(memory, clock.clone());
         let has_gic = gic.is_some();
         let board = Arm64Board::new(shared, SpiRouter::new(gic), None);
         let dtb = fdt::build(&DtConfig {
@@ -488,15 +304,16 @@ mod tests {
                 Arc::new(crate::clock::HostClock::new()),
             )
             .expect("deadline thread"),
-            boot: BootSource {
-                image: IMAGE.into(),
-                dtb,
-                ram_size: 16 << 20,
-            },
             journey: JourneyRecorder::new(clock),
         };
+        let cpu = Arm64Cpu::new(BootSource {
+            image: IMAGE.into(),
+            dtb,
+            ram_size: 16 << 20,
+        });
         Rig {
             board,
+            cpu,
             ctx,
             host,
             news,
@@ -506,12 +323,13 @@ mod tests {
     fn boot_and_run(rig: Rig, vcpu: &mut ScriptedVcpu) -> (RunEnd, Arm64Board, Vec<VmEvent>) {
         let Rig {
             board,
+            mut cpu,
             mut ctx,
             host,
             news,
         } = rig;
-        power_on(vcpu, &board, &ctx.boot).expect("power on");
-        let (end, board) = run(vcpu, board, &mut ctx);
+        cpu.power_on(vcpu, &board, Boot::Cold).expect("power on");
+        let (end, board) = run(vcpu, board, &mut cpu, &mut ctx);
         drop(host);
         (end, board, news.try_iter().collect())
     }
