@@ -2,7 +2,7 @@
 # Build the hv demo OS image from source.
 #   assets/build.sh            -> writes assets/demo.img
 #   assets/build.sh OUT.img    -> writes OUT.img instead
-# Needs Debian packages: nasm, gcc, gcc-multilib (32-bit libgcc/headers for -m32), binutils.
+# Needs Debian packages: nasm, gcc, binutils (freestanding -m32 code needs no gcc-multilib).
 # The output is reproducible bit for bit: no timestamps or paths end up in the flat
 # binaries, and the inputs are compiled and linked in a fixed order.
 set -euo pipefail
