@@ -69,6 +69,24 @@ fn start_xvfb(test: &str, work: &Path) -> Option<Xvfb> {
         .expect("Xvfb reports its display number");
     let number = number.trim();
     assert!(!number.is_empty(), "Xvfb did not start");
+    // Under load a client can connect before the server accepts connections (seen in CI:
+    // "Failed to open connection to X server"); wait until one does.
+    let display = format!(":{number}");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !Command::new("xdotool")
+        .arg("getdisplaygeometry")
+        .env("DISPLAY", &display)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+    {
+        assert!(
+            Instant::now() < deadline,
+            "Xvfb {display} accepts no connections"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
     let runtime_dir = work.join("xdg-runtime");
     std::fs::create_dir_all(&runtime_dir).expect("runtime dir");
     #[cfg(unix)]
@@ -131,7 +149,10 @@ impl Xvfb {
             if let Some(id) = text.lines().next() {
                 return id.trim().to_owned();
             }
-            assert!(Instant::now() < deadline, "no hv window appeared");
+            assert!(
+                Instant::now() < deadline,
+                "no hv window appeared (see hv.log in the test's directory)"
+            );
             std::thread::sleep(Duration::from_millis(200));
         }
     }
