@@ -8,6 +8,7 @@
 
 use std::time::Duration;
 
+use crate::devices::i8042::I8042;
 use crate::devices::keymap::Key;
 use crate::hypervisor::IoHandler;
 use crate::memory::GuestMemory;
@@ -27,21 +28,38 @@ pub trait Board: IoHandler + Sized {
     /// The earliest time a device needs the loop to look at it again.
     fn next_deadline(&self) -> Option<Duration>;
 
+    /// The keyboard controller: both boards reach the same i8042 model (the PC at ports
+    /// 0x60/0x64, arm64 through its ISA window), so the keystroke path is written once.
+    fn i8042(&self) -> &I8042;
+
+    /// The keyboard controller, mutably.
+    fn i8042_mut(&mut self) -> &mut I8042;
+
     /// A host key went down or up.
-    fn key_event(&mut self, key: Key, pressed: bool);
+    fn key_event(&mut self, key: Key, pressed: bool) {
+        self.i8042_mut().key_event(key, pressed);
+    }
 
     /// The host lost focus: release every key the guest thinks is held.
-    fn release_all(&mut self);
+    fn release_all(&mut self) {
+        self.i8042_mut().release_all();
+    }
 
     /// Whether the keyboard has sent everything it was given (the typist waits for this
     /// before the next key, so typed text is never lost to a full buffer).
-    fn keyboard_idle(&self) -> bool;
+    fn keyboard_idle(&self) -> bool {
+        self.i8042().is_idle()
+    }
 
     /// Queues host serial input for the console UART.
     fn queue_serial_input(&mut self, data: &[u8]);
 
     /// Routes keystroke events into `journey` (for the overlay).
-    fn attach_journey(&mut self, journey: &JourneyRecorder);
+    fn attach_journey(&mut self, journey: &JourneyRecorder) {
+        let j = journey.clone();
+        self.i8042_mut()
+            .set_observer(Box::new(move |ev| j.kbd_event(&ev)));
+    }
 
     /// Rebuilds every device in power-on state, keeping what survives a reset.
     fn reset(self) -> Self;

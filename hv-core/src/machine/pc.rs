@@ -13,7 +13,6 @@ use crate::bus::{Bus, BusDevice};
 use crate::clock::Clock;
 use crate::devices::cmos::{Cmos, HostWallClock};
 use crate::devices::i8042::I8042;
-use crate::devices::keymap::Key;
 use crate::devices::pic::{Pic, PicPorts};
 use crate::devices::pit::Pit;
 use crate::devices::ports::{DebugExit, PostCode, ResetControl, Sink, SystemControlPortA};
@@ -26,7 +25,6 @@ use crate::loader::disk::Drives;
 use crate::memory::GuestMemory;
 
 use super::board::Board;
-use super::journey::JourneyRecorder;
 use super::serial_input::SerialInput;
 use super::stats::{ExitKind, ExitStats};
 
@@ -168,13 +166,6 @@ impl PcBoard {
         self.bios_trap.take()
     }
 
-    /// Routes the i8042's keystroke events into `journey` (for the overlay).
-    pub fn attach_journey(&mut self, journey: &JourneyRecorder) {
-        let j = journey.clone();
-        self.i8042
-            .set_observer(Box::new(move |ev| j.kbd_event(&ev)));
-    }
-
     /// Queues host serial input (bounded; excess is dropped with a warning).
     pub fn queue_serial_input(&mut self, data: &[u8]) {
         self.serial_input.push(data);
@@ -269,20 +260,14 @@ impl Board for PcBoard {
     fn next_deadline(&self) -> Option<Duration> {
         PcBoard::next_deadline(self)
     }
-    fn key_event(&mut self, key: Key, pressed: bool) {
-        self.i8042.key_event(key, pressed);
+    fn i8042(&self) -> &I8042 {
+        &self.i8042
     }
-    fn release_all(&mut self) {
-        self.i8042.release_all();
-    }
-    fn keyboard_idle(&self) -> bool {
-        self.i8042.is_idle()
+    fn i8042_mut(&mut self) -> &mut I8042 {
+        &mut self.i8042
     }
     fn queue_serial_input(&mut self, data: &[u8]) {
         PcBoard::queue_serial_input(self, data);
-    }
-    fn attach_journey(&mut self, journey: &JourneyRecorder) {
-        PcBoard::attach_journey(self, journey);
     }
     fn reset(self) -> Self {
         PcBoard::reset(self)

@@ -16,13 +16,11 @@ use std::time::Duration;
 
 use crate::bus::BusDevice;
 use crate::devices::i8042::I8042;
-use crate::devices::keymap::Key;
 use crate::devices::uart::SerialOutput;
 use crate::devices::vga::Vga;
 use crate::hypervisor::IoHandler;
 use crate::irq::IrqLine;
 use crate::machine::board::Board;
-use crate::machine::journey::JourneyRecorder;
 use crate::machine::pc::SharedParts;
 use crate::machine::serial_input::SerialInput;
 use crate::machine::stats::ExitKind;
@@ -120,13 +118,6 @@ impl Arm64Board {
         Self::with_output(self.shared, self.irqs, out)
     }
 
-    /// Routes the i8042's keystroke events into `journey` (for the overlay).
-    pub fn attach_journey(&mut self, journey: &JourneyRecorder) {
-        let j = journey.clone();
-        self.i8042
-            .set_observer(Box::new(move |ev| j.kbd_event(&ev)));
-    }
-
     /// Queues host serial input (bounded; excess is dropped with a warning).
     pub fn queue_serial_input(&mut self, data: &[u8]) {
         self.serial_input.push(data);
@@ -172,20 +163,14 @@ impl Board for Arm64Board {
     fn next_deadline(&self) -> Option<Duration> {
         Arm64Board::next_deadline(self)
     }
-    fn key_event(&mut self, key: Key, pressed: bool) {
-        self.i8042.key_event(key, pressed);
+    fn i8042(&self) -> &I8042 {
+        &self.i8042
     }
-    fn release_all(&mut self) {
-        self.i8042.release_all();
-    }
-    fn keyboard_idle(&self) -> bool {
-        self.i8042.is_idle()
+    fn i8042_mut(&mut self) -> &mut I8042 {
+        &mut self.i8042
     }
     fn queue_serial_input(&mut self, data: &[u8]) {
         Arm64Board::queue_serial_input(self, data);
-    }
-    fn attach_journey(&mut self, journey: &JourneyRecorder) {
-        Arm64Board::attach_journey(self, journey);
     }
     fn reset(self) -> Self {
         Arm64Board::reset(self)
