@@ -25,14 +25,24 @@ impl Drop for Reaped {
     }
 }
 
+/// One private X server at a time in this test binary: two `Xvfb -displayfd` started
+/// together (the test harness runs tests in parallel) were seen to leave a client unable
+/// to connect ("Failed to open connection to X server").
+static ONE_X_SERVER: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// A private X server on a display number it picked itself (`-displayfd`).
 struct Xvfb {
     _server: Reaped,
+    // Declared after `_server`, so the server is gone before the next test starts one.
+    _turn: std::sync::MutexGuard<'static, ()>,
     display: String,
     runtime_dir: PathBuf,
 }
 
 fn start_xvfb(test: &str, work: &Path) -> Option<Xvfb> {
+    let turn = ONE_X_SERVER
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let spawned = Command::new("Xvfb")
         .args([
             "-displayfd",
@@ -97,6 +107,7 @@ fn start_xvfb(test: &str, work: &Path) -> Option<Xvfb> {
     }
     Some(Xvfb {
         _server: server,
+        _turn: turn,
         display: format!(":{number}"),
         runtime_dir,
     })
