@@ -168,6 +168,9 @@ impl hv_core::Vcpu for FakeVcpu {
     fn kicker(&self) -> Arc<dyn hv_core::Kicker> {
         Arc::new(NoKick)
     }
+    fn reset(&mut self) -> hv_core::Result<()> {
+        Ok(())
+    }
 }
 
 impl hv_core::VcpuX86 for FakeVcpu {

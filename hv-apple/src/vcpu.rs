@@ -286,6 +286,22 @@ impl Vcpu for HvfVcpu {
     fn kicker(&self) -> Arc<dyn Kicker> {
         Arc::new(HvfKicker(self.kick.clone()))
     }
+
+    /// Lowers the IRQ input, turns the virtual timer off and unmasks it (HVF may have
+    /// left it masked after a `VTIMER_ACTIVATED` exit the old guest never handled), and
+    /// forgets the timer's mask state.
+    fn reset(&mut self) -> Result<()> {
+        self.irq_line = false;
+        self.vtimer = Vtimer::new();
+        self.set_sys_reg(Arm64SysReg::CNTV_CTL_EL0, 0)?;
+        if !self.uses_gic() {
+            // SAFETY: our vCPU, on its owning thread.
+            check("hv_vcpu_set_vtimer_mask", unsafe {
+                applevisor_sys::hv_vcpu_set_vtimer_mask(self.id, false)
+            })?;
+        }
+        Ok(())
+    }
 }
 
 impl VcpuArm64 for HvfVcpu {

@@ -99,6 +99,15 @@ pub trait Vcpu {
 
     /// A handle other threads use to force this vCPU out of the guest.
     fn kicker(&self) -> Arc<dyn Kicker>;
+
+    /// Returns the vCPU's event state to what a CPU has after reset: no interrupt or
+    /// exception queued for the next entry, no interrupt-window request, no interrupt
+    /// shadow, and (arm64) the virtual timer and interrupt inputs quiet. Registers are
+    /// not touched; the loader sets them afterwards. The machine calls this before
+    /// loading the guest at power-on and on every reset, so nothing the old guest left
+    /// pending can reach the new one. A pending kick is kept (it belongs to the VMM,
+    /// not to the guest).
+    fn reset(&mut self) -> Result<()>;
 }
 
 /// x86 extension: registers, interrupt injection and the interrupt window.

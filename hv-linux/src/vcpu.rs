@@ -148,6 +148,22 @@ impl Vcpu for KvmVcpu {
     fn kicker(&self) -> Arc<dyn Kicker> {
         self.kicker.clone()
     }
+
+    /// `KVM_SET_VCPU_EVENTS` with everything zero: no injected or pending interrupt
+    /// (a `KVM_INTERRUPT` the guest has not taken yet would otherwise be delivered to the
+    /// next guest), exception, NMI or interrupt shadow; then no interrupt-window request.
+    fn reset(&mut self) -> Result<()> {
+        let events = kvm_bindings::kvm_vcpu_events {
+            flags: kvm_bindings::KVM_VCPUEVENT_VALID_NMI_PENDING
+                | kvm_bindings::KVM_VCPUEVENT_VALID_SHADOW,
+            ..Default::default()
+        };
+        self.fd
+            .set_vcpu_events(&events)
+            .map_err(|e| os("KVM_SET_VCPU_EVENTS", e))?;
+        self.fd.get_kvm_run().request_interrupt_window = 0;
+        Ok(())
+    }
 }
 
 impl VcpuX86 for KvmVcpu {

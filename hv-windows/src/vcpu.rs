@@ -411,6 +411,22 @@ impl Vcpu for WhpVcpu {
     fn kicker(&self) -> Arc<dyn Kicker> {
         Arc::new(WhpKicker(Arc::clone(&self.kick)))
     }
+
+    /// Clears the queued interruption, the interrupt shadow and the deliverability
+    /// notifications in one register write, and forgets the cached event state.
+    fn reset(&mut self) -> Result<()> {
+        self.set(
+            &[
+                WHvRegisterPendingInterruption,
+                WHvRegisterInterruptState,
+                WHvX64RegisterDeliverabilityNotifications,
+            ],
+            &[ZERO_VALUE; 3],
+        )?;
+        self.events = EventState::default();
+        self.window = Some(false);
+        Ok(())
+    }
 }
 
 impl VcpuX86 for WhpVcpu {

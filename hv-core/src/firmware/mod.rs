@@ -219,6 +219,9 @@ mod tests {
             fn kicker(&self) -> Arc<dyn Kicker> {
                 Arc::new(NoKick)
             }
+            fn reset(&mut self) -> crate::Result<()> {
+                Ok(())
+            }
         }
 
         impl VcpuX86 for FakeVcpu {

@@ -49,6 +49,9 @@ impl<V: VcpuX86> Arch<V> for X86Cpu {
     fn power_on(&mut self, vcpu: &mut V, board: &PcBoard, boot: Boot) -> Result<(), String> {
         self.window_requested = false;
         self.injection_pending = false;
+        // Nothing the old guest left queued (an injected vector it never took, an
+        // interrupt-window request) may reach the new one.
+        vcpu.reset().map_err(|e| e.to_string())?;
         // Zeroed so a reset starts from the same memory as power-on. Only resets need
         // it: at launch the memory is fresh anonymous mappings, already zero, and
         // writing zeros there would fault in every page of guest RAM (64 MiB by

@@ -62,6 +62,7 @@ pub fn power_on<V: VcpuArm64>(
     board: &Arm64Board,
     boot: &BootSource,
 ) -> Result<BootPlan, String> {
+    vcpu.reset().map_err(|e| e.to_string())?;
     let mem = &board.shared.memory;
     clear_memory(mem)?;
     let plan = boot::load(mem, &boot.image, &boot.dtb, boot.ram_size)
@@ -221,6 +222,8 @@ mod tests {
         sys: HashMap<Arm64SysReg, u64>,
         /// Every level given to `set_irq_line`, in order.
         irq_line: Vec<bool>,
+        /// `Vcpu::reset` calls.
+        resets: u32,
     }
 
     type Step = Box<dyn FnMut(&mut Cpu, &mut dyn IoHandler) -> crate::Result<VcpuExit>>;
@@ -248,6 +251,10 @@ mod tests {
         }
         fn kicker(&self) -> Arc<dyn Kicker> {
             Arc::new(NoKick)
+        }
+        fn reset(&mut self) -> crate::Result<()> {
+            self.cpu.resets += 1;
+            Ok(())
         }
     }
 
@@ -451,6 +458,10 @@ mod tests {
         ]);
         let (end, board, news) = boot_and_run(rig, &mut vcpu);
         assert_eq!(end, RunEnd::PowerOff);
+        assert_eq!(
+            vcpu.cpu.resets, 2,
+            "the vCPU is reset at power-on and on reset"
+        );
         assert!(
             news.iter()
                 .any(|e| matches!(e, VmEvent::Reset(why) if why.contains("PSCI")))

@@ -4,8 +4,8 @@ use iced_x86::code_asm::*;
 
 use super::{CODE, Guest, X86Backend, load};
 use crate::VcpuExit;
-use crate::VcpuX86;
 use crate::arch::x86::regs::RFLAGS_IF;
+use crate::{Vcpu, VcpuX86};
 
 const PORT: u16 = 0x93;
 const VECTOR: u8 = 0x20;
@@ -93,4 +93,57 @@ pub fn interrupt_window_opens_after_sti<H: X86Backend>(hv: &H) {
     g.vcpu
         .request_interrupt_window(false)
         .expect("cancel window");
+}
+
+/// `Vcpu::reset` drops what the old guest left queued: an interrupt injected but never
+/// taken, and an interrupt-window request. A guest loaded after the reset runs without
+/// the old vector's handler and without a window exit, even though it enables
+/// interrupts (a backend that kept the injection would run the handler at the next
+/// entry, whatever the new guest's IF).
+pub fn reset_discards_queued_events<H: X86Backend>(hv: &H) {
+    const FRESH: u64 = CODE + 0x200;
+    let ivt_entry = u64::from(VECTOR) * 4;
+    let mut g = Guest::real(hv, |a| {
+        a.mov(word_ptr(ivt_entry as u32), HANDLER as u32)?;
+        a.mov(word_ptr(ivt_entry as u32 + 2), 0)?;
+        a.sti()?;
+        a.hlt()
+    });
+    load(&g.mem, 16, HANDLER, |a| {
+        a.mov(al, 0x42)?;
+        a.out(PORT as u32, al)?;
+        a.iret()
+    });
+    load(&g.mem, 16, FRESH, |a| {
+        a.mov(al, 7)?;
+        a.out(PORT as u32, al)?;
+        a.sti()?;
+        a.nop()?;
+        a.mov(al, 8)?;
+        a.out(PORT as u32, al)?;
+        a.cli()?;
+        a.hlt()
+    });
+    g.run_to_halt();
+    wait_until_ready(&mut g);
+    g.vcpu.inject_interrupt(VECTOR).expect("inject");
+    g.vcpu
+        .request_interrupt_window(true)
+        .expect("request window");
+    g.vcpu.reset().expect("reset");
+    let entry = crate::arch::x86::real_mode(0, FRESH as u16, super::STACK as u16);
+    g.vcpu.set_sregs(&entry.sregs).expect("set sregs");
+    g.vcpu.set_regs(&entry.regs).expect("set regs");
+    let exit = g.run_until("hlt", |e| !matches!(e, VcpuExit::Io | VcpuExit::Spurious));
+    assert_eq!(
+        exit,
+        VcpuExit::Halt,
+        "no window exit after reset; I/O: {:?}",
+        g.io.events
+    );
+    assert_eq!(
+        g.io.outs(PORT),
+        [[7], [8]],
+        "the vector injected before the reset never ran"
+    );
 }

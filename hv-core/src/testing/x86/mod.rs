@@ -214,6 +214,7 @@ macro_rules! __x86_conformance_cases {
         $crate::__conformance_test!($hv; x86::memory::rom_writes_exit_as_mmio);
         $crate::__conformance_test!($hv; x86::interrupts::interrupt_injection_real_mode);
         $crate::__conformance_test!($hv; x86::interrupts::interrupt_window_opens_after_sti);
+        $crate::__conformance_test!($hv; x86::interrupts::reset_discards_queued_events);
         $crate::__conformance_test!($hv; x86::kick::kick_while_spinning);
         $crate::__conformance_test!($hv; x86::kick::kick_before_run_is_sticky);
         $crate::__conformance_test!($hv; x86::kick::kick_after_vcpu_drop_is_harmless);
