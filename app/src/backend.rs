@@ -8,11 +8,9 @@ use hv_core::machine::launch::SerialSink;
 
 use crate::cli::RunArgs;
 
-/// This host's x86 backend, for code that drives the PC directly (`hv bench`).
+/// This host's x86 backend, for code that drives the PC directly (`hv bench`, Linux only).
 #[cfg(target_os = "linux")]
 pub use hv_linux::Kvm as Backend;
-#[cfg(windows)]
-pub use hv_windows::Whp as Backend;
 
 /// What `hv run` says on a host without a hypervisor backend.
 #[cfg(all(target_os = "macos", not(target_arch = "aarch64")))]
