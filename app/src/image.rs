@@ -8,9 +8,9 @@ use std::path::Path;
 use anyhow::{Result, anyhow, bail};
 
 /// Building the PC's boot image: on the hosts whose hypervisor runs x86 guests.
-#[cfg(any(target_os = "linux", windows))]
+#[cfg(pc_host)]
 mod pc;
-#[cfg(any(target_os = "linux", windows))]
+#[cfg(pc_host)]
 pub use pc::prepare;
 
 /// Largest image file hv reads into memory (larger files are certainly not small OS
