@@ -136,9 +136,9 @@ pub const ENABLE_COMMAND: &str =
 /// The one-line "what is missing and what to do" text for a DLL that cannot be loaded.
 pub(crate) fn missing_feature_message(dll: &str, win32_error: u32) -> String {
     format!(
-        "{dll} could not be loaded (Windows error {win32_error}): the Windows Hypervisor \
-         Platform feature is not installed. Enable it from an elevated prompt with \
-         `{ENABLE_COMMAND}` and reboot"
+        "the Windows Hypervisor Platform is not enabled ({dll} could not be loaded: Windows \
+         error {win32_error}); enable it from an elevated prompt with `{ENABLE_COMMAND}` and \
+         reboot"
     )
 }
 
@@ -340,7 +340,7 @@ mod tests {
     fn missing_dll_message_names_the_feature_and_the_command() {
         let m = missing_feature_message("WinHvPlatform.dll", 126);
         assert!(m.contains("WinHvPlatform.dll"));
-        assert!(m.contains("Windows Hypervisor Platform"));
+        assert!(m.contains("the Windows Hypervisor Platform is not enabled"), "{m}");
         assert!(m.contains("DISM /Online /Enable-Feature /FeatureName:HypervisorPlatform /All"));
         assert!(!m.contains('\n'));
     }
