@@ -59,7 +59,7 @@ where
 #[cfg(hvf_host)]
 fn boot_arm64(args: &RunArgs, serial: Option<SerialSink>) -> Result<MachineHandle> {
     use hv_core::Hypervisor;
-    use hv_core::machine::arm64::{Arm64Config, launch as launch_arm64};
+    use hv_core::machine::arm64::{Arm64Config, GicWiring, launch as launch_arm64};
     let image: std::sync::Arc<[u8]> = match &args.image {
         Some(path) => crate::image::read_image(path)?.into(),
         None => ARM64_DEMO_IMAGE.into(),
@@ -78,14 +78,20 @@ fn boot_arm64(args: &RunArgs, serial: Option<SerialSink>) -> Result<MachineHandl
             gic: Some(Default::default()),
         },
     ) {
-        Ok(vm) => Ok(launch_arm64(
-            vm,
-            "HVF",
-            config,
-            Some(hv_apple::HvfVm::set_spi),
-        )?),
+        Ok(vm) => {
+            let gic = vm.gic_regions().map(|regions| GicWiring {
+                regions,
+                set_spi: hv_apple::HvfVm::set_spi,
+                reset: hv_apple::HvfVm::reset_gic,
+            });
+            Ok(launch_arm64(vm, "HVF", config, gic)?)
+        }
         Err(e) => {
-            log::info!("no in-kernel GIC ({e}); using the vCPU IRQ line");
+            log::warn!(
+                "no in-kernel GICv3 ({e}); falling back to the vCPU's single IRQ line: the \
+                 device tree has no interrupt controller, so guests that need one (Linux) \
+                 will not boot, and only guests that poll or wait with WFI (like the demo) run"
+            );
             let vm = hv.create_vm_with(&vm_config, &hv_apple::HvfOptions { gic: None })?;
             Ok(launch_arm64(vm, "HVF", config, None)?)
         }

@@ -1,34 +1,11 @@
 //! `hv_return_t` codes: names for messages, and conversion to [`HvError`].
 
-use applevisor_sys::hv_return_t;
 use hv_core::HvError;
+
+use crate::abi::{HvReturn as hv_return_t, ret as code};
 
 /// Backend name used in errors and logs.
 pub const BACKEND: &str = "HVF";
-
-/// `hv_error_t` values (Hypervisor/hv_error.h), as the unsigned codes Apple documents.
-pub mod code {
-    /// HV_SUCCESS.
-    pub const SUCCESS: u32 = 0;
-    /// HV_ERROR.
-    pub const ERROR: u32 = 0xfae9_4001;
-    /// HV_BUSY.
-    pub const BUSY: u32 = 0xfae9_4002;
-    /// HV_BAD_ARGUMENT.
-    pub const BAD_ARGUMENT: u32 = 0xfae9_4003;
-    /// HV_ILLEGAL_GUEST_STATE.
-    pub const ILLEGAL_GUEST_STATE: u32 = 0xfae9_4004;
-    /// HV_NO_RESOURCES.
-    pub const NO_RESOURCES: u32 = 0xfae9_4005;
-    /// HV_NO_DEVICE.
-    pub const NO_DEVICE: u32 = 0xfae9_4006;
-    /// HV_DENIED.
-    pub const DENIED: u32 = 0xfae9_4007;
-    /// HV_FAULT.
-    pub const FAULT: u32 = 0xfae9_4008;
-    /// HV_UNSUPPORTED.
-    pub const UNSUPPORTED: u32 = 0xfae9_400f;
-}
 
 /// The symbolic name and meaning of an `hv_return_t`.
 pub fn describe(ret: hv_return_t) -> (&'static str, &'static str) {
@@ -41,7 +18,7 @@ pub fn describe(ret: hv_return_t) -> (&'static str, &'static str) {
         code::NO_RESOURCES => ("HV_NO_RESOURCES", "the host has no resources left"),
         code::NO_DEVICE => ("HV_NO_DEVICE", "no VM or vCPU is available"),
         code::DENIED => ("HV_DENIED", "the system denied the operation"),
-        code::FAULT => ("HV_FAULT", "hypervisor fault"),
+        code::EXISTS => ("HV_EXISTS", "the object already exists"),
         code::UNSUPPORTED => ("HV_UNSUPPORTED", "the operation is not supported"),
         _ => ("unknown hv_return_t", "undocumented error code"),
     }
@@ -97,26 +74,22 @@ pub fn vm_create_unavailable(ret: hv_return_t) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use applevisor_sys::hv_error_t;
 
     #[test]
-    fn codes_match_the_bindings() {
-        for (e, c) in [
-            (hv_error_t::HV_ERROR, code::ERROR),
-            (hv_error_t::HV_BUSY, code::BUSY),
-            (hv_error_t::HV_BAD_ARGUMENT, code::BAD_ARGUMENT),
-            (
-                hv_error_t::HV_ILLEGAL_GUEST_STATE,
-                code::ILLEGAL_GUEST_STATE,
-            ),
-            (hv_error_t::HV_NO_RESOURCES, code::NO_RESOURCES),
-            (hv_error_t::HV_NO_DEVICE, code::NO_DEVICE),
-            (hv_error_t::HV_DENIED, code::DENIED),
-            (hv_error_t::HV_FAULT, code::FAULT),
-            (hv_error_t::HV_UNSUPPORTED, code::UNSUPPORTED),
+    fn every_code_has_its_header_name() {
+        for (c, name) in [
+            (code::SUCCESS, "HV_SUCCESS"),
+            (code::ERROR, "HV_ERROR"),
+            (code::BUSY, "HV_BUSY"),
+            (code::BAD_ARGUMENT, "HV_BAD_ARGUMENT"),
+            (code::ILLEGAL_GUEST_STATE, "HV_ILLEGAL_GUEST_STATE"),
+            (code::NO_RESOURCES, "HV_NO_RESOURCES"),
+            (code::NO_DEVICE, "HV_NO_DEVICE"),
+            (code::DENIED, "HV_DENIED"),
+            (code::EXISTS, "HV_EXISTS"),
+            (code::UNSUPPORTED, "HV_UNSUPPORTED"),
         ] {
-            assert_eq!(e as u32, c);
-            assert!(describe(c as hv_return_t).0.starts_with("HV_"));
+            assert_eq!(describe(c as hv_return_t).0, name);
         }
         assert_eq!(describe(0x1234).0, "unknown hv_return_t");
     }

@@ -1,30 +1,35 @@
-//! Kicking a vCPU from other threads, safely against vCPU teardown.
+//! Kicking a vCPU from other threads, safely against vCPU teardown, and forcing an exit
+//! to re-sample an interrupt line.
 //!
 //! `hv_vcpus_exit` is the one HVF call allowed from any thread, and Apple documents that a
-//! request for a vCPU that is not running is latched into its next `hv_vcpu_run`. We add
-//! two things on top: a pending flag, so a kick also wakes a vCPU sleeping in WFI (where no
-//! `hv_vcpu_run` is in progress) and is reported as [`VcpuExit::Kicked`]; and a lock around
-//! the vCPU id, so no kick is sent to an id that was destroyed (and possibly reused).
+//! request for a vCPU that is not running is latched into its next `hv_vcpu_run`
+//! (hv_vcpu.h). We add: a pending flag, so a kick also wakes a vCPU sleeping in WFI
+//! (where no `hv_vcpu_run` is in progress) and is reported as [`VcpuExit::Kicked`]; a
+//! lock around the vCPU id, so no exit is requested for an id that was destroyed (and
+//! possibly reused); and a [`Resampler`], which ends a run after a bound without a kick.
 //!
 //! [`VcpuExit::Kicked`]: hv_core::VcpuExit::Kicked
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, PoisonError, RwLock};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use applevisor_sys::{hv_return_t, hv_vcpu_t};
 use hv_core::Kicker;
 
+use crate::abi::{HvReturn, HvVcpuId};
+
 /// Forces vCPU `id` out of `hv_vcpu_run`.
-pub type ExitFn = fn(hv_vcpu_t) -> hv_return_t;
+pub type ExitFn = fn(HvVcpuId) -> HvReturn;
 
 /// State shared by a vCPU and its kickers.
 #[derive(Debug)]
 pub struct KickState {
     pending: AtomicBool,
-    /// The vCPU id while it exists. Kickers hold the read lock across `hv_vcpus_exit`;
-    /// teardown takes the write lock to clear it before `hv_vcpu_destroy`.
-    vcpu: RwLock<Option<hv_vcpu_t>>,
+    /// The vCPU id while it exists. Exit requests hold the read lock across
+    /// `hv_vcpus_exit`; teardown takes the write lock to clear it before
+    /// `hv_vcpu_destroy`.
+    vcpu: RwLock<Option<HvVcpuId>>,
     sleep_lock: Mutex<()>,
     wake: Condvar,
     exit_fn: ExitFn,
@@ -32,7 +37,7 @@ pub struct KickState {
 
 impl KickState {
     /// State for live vCPU `id`.
-    pub fn new(id: hv_vcpu_t, exit_fn: ExitFn) -> Arc<Self> {
+    pub fn new(id: HvVcpuId, exit_fn: ExitFn) -> Arc<Self> {
         Arc::new(Self {
             pending: AtomicBool::new(false),
             vcpu: RwLock::new(Some(id)),
@@ -52,6 +57,12 @@ impl KickState {
                 .unwrap_or_else(PoisonError::into_inner),
         );
         self.wake.notify_all();
+        self.force_exit();
+    }
+
+    /// Makes the running (or next) `hv_vcpu_run` return `HV_EXIT_REASON_CANCELED`
+    /// without a pending kick: the vCPU re-samples its state and re-enters.
+    pub fn force_exit(&self) {
         let vcpu = self.vcpu.read().unwrap_or_else(PoisonError::into_inner);
         if let Some(id) = *vcpu {
             let ret = (self.exit_fn)(id);
@@ -90,7 +101,7 @@ impl KickState {
         }
     }
 
-    /// Marks the vCPU destroyed. After this returns no kicker is inside `hv_vcpus_exit`
+    /// Marks the vCPU destroyed. After this returns no thread is inside `hv_vcpus_exit`
     /// for it and none will enter, so the id may be destroyed.
     pub fn retire(&self) {
         *self.vcpu.write().unwrap_or_else(PoisonError::into_inner) = None;
@@ -107,6 +118,126 @@ impl Kicker for HvfKicker {
     }
 }
 
+#[derive(Debug, Default)]
+struct ResampleState {
+    deadline: Option<Instant>,
+    stop: bool,
+}
+
+#[derive(Debug, Default)]
+struct ResampleShared {
+    state: Mutex<ResampleState>,
+    changed: Condvar,
+}
+
+/// Ends a run `after` it started unless disarmed first, through
+/// [`KickState::force_exit`].
+///
+/// Why: without a GIC the only interrupt input is `hv_vcpu_set_pending_interrupt`, a
+/// level HVF holds for the whole `hv_vcpu_run` (it is cleared only when the run
+/// returns). A device's interrupt is acknowledged by an MMIO access, which exits, so its
+/// line is re-sampled at once. The virtual timer's is acknowledged by writing CNTV_CTL or
+/// CNTV_CVAL, which does not trap: the guest's handler returns, the still-asserted line
+/// takes it straight back into the handler, and without a bound that repeats until some
+/// unrelated exit. The resampler is that bound.
+#[derive(Debug)]
+pub struct Resampler {
+    shared: Arc<ResampleShared>,
+    thread: Option<JoinHandle<()>>,
+    armed: bool,
+}
+
+impl Resampler {
+    /// Starts the helper thread for `kick`'s vCPU.
+    pub fn spawn(kick: Arc<KickState>) -> std::io::Result<Self> {
+        let shared = Arc::new(ResampleShared::default());
+        let s = shared.clone();
+        let thread = std::thread::Builder::new()
+            .name("hv-hvf-resample".into())
+            .spawn(move || resample_loop(&s, &kick))?;
+        Ok(Self {
+            shared,
+            thread: Some(thread),
+            armed: false,
+        })
+    }
+
+    /// Requests an exit `after` from now (replacing an earlier request).
+    pub fn arm(&mut self, after: Duration) {
+        self.set(Some(Instant::now() + after));
+        self.armed = true;
+    }
+
+    /// Cancels the request (cheap when nothing is armed).
+    pub fn disarm(&mut self) {
+        if self.armed {
+            self.set(None);
+            self.armed = false;
+        }
+    }
+
+    fn set(&self, deadline: Option<Instant>) {
+        self.shared
+            .state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .deadline = deadline;
+        self.shared.changed.notify_all();
+    }
+}
+
+fn resample_loop(shared: &ResampleShared, kick: &KickState) {
+    let mut state = shared.state.lock().unwrap_or_else(PoisonError::into_inner);
+    loop {
+        if state.stop {
+            return;
+        }
+        match state.deadline {
+            None => {
+                state = shared
+                    .changed
+                    .wait(state)
+                    .unwrap_or_else(PoisonError::into_inner);
+            }
+            Some(deadline) => {
+                let now = Instant::now();
+                if now >= deadline {
+                    state.deadline = None;
+                    drop(state);
+                    kick.force_exit();
+                    state = shared.state.lock().unwrap_or_else(PoisonError::into_inner);
+                } else {
+                    state = shared
+                        .changed
+                        .wait_timeout(state, deadline - now)
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .0;
+                }
+            }
+        }
+    }
+}
+
+impl Drop for Resampler {
+    fn drop(&mut self) {
+        {
+            let mut state = self
+                .shared
+                .state
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            state.stop = true;
+            state.deadline = None;
+        }
+        self.shared.changed.notify_all();
+        if let Some(t) = self.thread.take() {
+            if t.join().is_err() {
+                log::error!("the HVF resample thread panicked");
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -114,9 +245,17 @@ mod tests {
 
     static EXITS: AtomicU64 = AtomicU64::new(0);
 
-    fn fake_exit(id: hv_vcpu_t) -> hv_return_t {
+    fn fake_exit(id: HvVcpuId) -> HvReturn {
         assert_eq!(id, 7);
         EXITS.fetch_add(1, Ordering::SeqCst);
+        0
+    }
+
+    static RESAMPLES: AtomicU64 = AtomicU64::new(0);
+
+    fn fake_resample_exit(id: HvVcpuId) -> HvReturn {
+        assert_eq!(id, 9);
+        RESAMPLES.fetch_add(1, Ordering::SeqCst);
         0
     }
 
@@ -156,5 +295,37 @@ mod tests {
             "no hv_vcpus_exit after retire"
         );
         assert!(s.take_pending(), "the flag still works");
+    }
+
+    #[test]
+    fn resampler_forces_one_exit_after_the_bound_unless_disarmed() {
+        let s = KickState::new(9, fake_resample_exit);
+        let mut r = Resampler::spawn(s.clone()).expect("thread");
+        let base = RESAMPLES.load(Ordering::SeqCst);
+
+        // Disarmed before the deadline: nothing happens.
+        r.arm(Duration::from_millis(50));
+        r.disarm();
+        std::thread::sleep(Duration::from_millis(100));
+        assert_eq!(RESAMPLES.load(Ordering::SeqCst), base);
+
+        // Armed: exactly one forced exit, and it is not a kick.
+        let start = Instant::now();
+        r.arm(Duration::from_millis(10));
+        while RESAMPLES.load(Ordering::SeqCst) == base {
+            assert!(start.elapsed() < Duration::from_secs(10), "no forced exit");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        assert!(start.elapsed() >= Duration::from_millis(10));
+        std::thread::sleep(Duration::from_millis(50));
+        assert_eq!(RESAMPLES.load(Ordering::SeqCst), base + 1, "one per arm");
+        assert!(!s.take_pending(), "a resample is not a kick");
+
+        // After retire the thread cannot reach the destroyed id; drop joins it.
+        s.retire();
+        r.arm(Duration::ZERO);
+        std::thread::sleep(Duration::from_millis(30));
+        assert_eq!(RESAMPLES.load(Ordering::SeqCst), base + 1);
+        drop(r);
     }
 }

@@ -3,24 +3,39 @@
 //! * [`Hvf`] probes the framework and creates the process's single [`HvfVm`].
 //! * [`HvfVm`] maps guest memory with explicit `HV_MEMORY_*` flags and optionally owns the
 //!   in-kernel GICv3 (macOS 15+).
-//! * [`HvfVcpu`] lives on its creating thread and completes MMIO, PSCI, WFI and vtimer
-//!   exits inside `run`; other threads hold its [`HvfKicker`].
+//! * [`HvfVcpu`] lives on its creating thread and completes MMIO, PSCI, WFI, vtimer and
+//!   trapped system-register exits inside `run`; other threads hold its [`HvfKicker`].
 //!
-//! The crate builds on every host: the bindings only link where Hypervisor.framework
-//! exists, and the only entry point that calls into it off macOS ([`Hvf::probe`]) is
-//! compiled out there, so nothing else is ever reached and Linux test binaries link.
-//! See `docs/backends.md (Hypervisor.framework section)`.
+//! The framework is called only on `aarch64-apple-darwin` (`sys`). On every other target
+//! the same types exist but are uninhabited (`unsupported`), so the decision logic
+//! ([`exit`], [`gic`], [`kick`], [`memory`], [`regs`]) and the header pins ([`abi`]) are
+//! built and tested anywhere, and nothing links Hypervisor.framework or needs a unix API.
+//! See `docs/backends.md` (Hypervisor.framework section).
 
+pub mod abi;
 pub mod error;
-mod exit;
+pub mod exit;
 pub mod gic;
-mod kick;
+pub mod kick;
 pub mod memory;
-mod regs;
-mod vcpu;
-mod vm;
+pub mod regs;
+
+#[cfg(all(target_os = "macos", target_arch = "aarch64"))]
+mod sys;
+#[cfg(all(target_os = "macos", target_arch = "aarch64"))]
+pub use sys::{Hvf, HvfVcpu, HvfVm};
+
+#[cfg(not(all(target_os = "macos", target_arch = "aarch64")))]
+mod unsupported;
+#[cfg(not(all(target_os = "macos", target_arch = "aarch64")))]
+pub use unsupported::{Hvf, HvfVcpu, HvfVm};
 
 pub use gic::GicLayout;
 pub use kick::HvfKicker;
-pub use vcpu::HvfVcpu;
-pub use vm::{Hvf, HvfOptions, HvfVm};
+
+/// Options beyond [`hv_core::VmConfig`] that only HVF has.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct HvfOptions {
+    /// Use the in-kernel GICv3 (macOS 15+) at this layout instead of the bare IRQ line.
+    pub gic: Option<GicLayout>,
+}

@@ -1,18 +1,19 @@
-//! Mapping guest memory with `hv_vm_map`.
+//! What `hv_vm_map` is given: flags and the checks made before calling it (the call is
+//! in `sys/vm.rs`).
 //!
 //! applevisor 1.0's `Memory::map` passes its `MemPerms` enum *discriminant* as the flags,
-//! so `ReadWrite` maps execute-only (notes/backends.md §2.1). We therefore call
-//! `applevisor_sys::hv_vm_map` ourselves with flags from [`permissions`].
+//! so `ReadWrite` maps execute-only (notes/backends.md §2.1); hv computes the flags here.
 
-use applevisor_sys::{HV_MEMORY_EXEC, HV_MEMORY_READ, HV_MEMORY_WRITE, hv_memory_flags_t};
 use hv_core::memory::{MAP_ALIGN, MemoryRegionInfo};
 use hv_core::{HvError, Result};
 
-use crate::error::check;
+use crate::abi::memory::{
+    EXEC as HV_MEMORY_EXEC, READ as HV_MEMORY_READ, WRITE as HV_MEMORY_WRITE,
+};
 
 /// The `HV_MEMORY_*` flags for a region. ROM stays executable but not writable, so guest
 /// stores to it exit as data aborts and reach the MMIO handler.
-pub fn permissions(read_only: bool) -> hv_memory_flags_t {
+pub fn permissions(read_only: bool) -> u64 {
     if read_only {
         HV_MEMORY_READ | HV_MEMORY_EXEC
     } else {
@@ -39,25 +40,6 @@ pub fn validate(region: &MemoryRegionInfo) -> Result<()> {
         )));
     }
     Ok(())
-}
-
-/// Maps one region into the VM of this process.
-pub fn map(region: &MemoryRegionInfo) -> Result<()> {
-    validate(region)?;
-    let size = usize::try_from(region.size)
-        .map_err(|_| HvError::InvalidArgument(format!("region size {:#x}", region.size)))?;
-    // SAFETY: `host..host+size` is one live anonymous mapping owned by the GuestMemory the
-    // VM keeps alive until hv_vm_destroy; alignment was checked above. hv_vm_map only
-    // records the mapping; it does not dereference Rust references.
-    let ret = unsafe {
-        applevisor_sys::hv_vm_map(
-            region.host.cast_const().cast(),
-            region.gpa,
-            size,
-            permissions(region.read_only),
-        )
-    };
-    check("hv_vm_map", ret)
 }
 
 #[cfg(test)]

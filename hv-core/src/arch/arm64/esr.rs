@@ -33,6 +33,12 @@ pub mod ec {
     pub const DATA_ABORT_LOWER: u8 = 0x24;
     /// Data abort from the same exception level.
     pub const DATA_ABORT_SAME: u8 = 0x25;
+    /// Hardware breakpoint from a lower exception level (0x31: same level).
+    pub const BREAKPOINT_LOWER: u8 = 0x30;
+    /// Software step from a lower exception level (0x33: same level).
+    pub const SOFTWARE_STEP_LOWER: u8 = 0x32;
+    /// Watchpoint from a lower exception level (0x35: same level).
+    pub const WATCHPOINT_LOWER: u8 = 0x34;
     /// BRK instruction from AArch64.
     pub const BRK64: u8 = 0x3C;
 }
@@ -83,6 +89,7 @@ impl Syndrome {
             ec::BRK64 => Exception::Brk {
                 comment: iss as u16,
             },
+            0x30..=0x35 => Exception::Debug(DebugException { ec: self.ec(), iss }),
             other => Exception::Unknown { ec: other },
         }
     }
@@ -118,6 +125,9 @@ pub enum Exception {
         /// The 16-bit comment field.
         comment: u16,
     },
+    /// A hardware breakpoint, software step or watchpoint (only with debug exceptions
+    /// trapped), which the guest's own debugger armed.
+    Debug(DebugException),
     /// Any class the VMM does not handle.
     Unknown {
         /// The exception class.
@@ -142,7 +152,29 @@ impl Exception {
             Exception::Hvc { .. }
             | Exception::InstructionAbort(_)
             | Exception::Brk { .. }
+            | Exception::Debug(_)
             | Exception::Unknown { .. } => 0,
+        }
+    }
+}
+
+/// A debug exception trapped to the hypervisor (EC 0x30-0x35).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DebugException {
+    /// The class as the hypervisor saw it.
+    pub ec: u8,
+    /// The instruction-specific syndrome, passed on unchanged.
+    pub iss: u32,
+}
+
+impl DebugException {
+    /// The class the guest's EL1 must see: the "same EL" variant (odd) when the guest
+    /// was at EL1, the "lower EL" variant (even) when it was at EL0.
+    pub fn class_for_el1(&self, from_el: u8) -> u8 {
+        if from_el >= 1 {
+            self.ec | 1
+        } else {
+            self.ec & !1
         }
     }
 }
@@ -626,6 +658,12 @@ mod tests {
                 ec::DATA_ABORT_LOWER,
                 ec::DATA_ABORT_SAME,
                 ec::BRK64,
+                0x30,
+                0x31,
+                0x32,
+                0x33,
+                0x34,
+                0x35,
             ];
             if !known.contains(&ec) {
                 assert_eq!(syndrome(ec, 0x1ff_ffff).decode(), Exception::Unknown { ec });
@@ -751,5 +789,18 @@ mod tests {
             0
         );
         assert_eq!(syndrome(0x3f, 0).decode().pc_advance(), 0);
+        assert_eq!(syndrome(ec::WATCHPOINT_LOWER, 0).decode().pc_advance(), 0);
+    }
+
+    #[test]
+    fn debug_classes_decode_and_convert_for_el1() {
+        for class in 0x30..=0x35u8 {
+            let Exception::Debug(d) = syndrome(class, 0x1_2345).decode() else {
+                panic!("{class:#x} is a debug exception");
+            };
+            assert_eq!((d.ec, d.iss), (class, 0x1_2345));
+            assert_eq!(d.class_for_el1(1), class | 1, "same EL");
+            assert_eq!(d.class_for_el1(0), class & !1, "lower EL");
+        }
     }
 }

@@ -80,6 +80,37 @@ impl Vtimer {
     }
 }
 
+/// The guest's virtual counter as Hypervisor.framework defines it.
+///
+/// `hv_vcpu_set_vtimer_offset` (hv_vcpu.h): "CNTVCT_EL0 = mach_absolute_time() -
+/// vtimer_offset". `mach_absolute_time()` stops while the Mac sleeps; the raw
+/// CNTVCT_EL0 register a host thread reads keeps counting, so after a host sleep the two
+/// differ by the time slept. The offset and every "now" the VMM computes must therefore
+/// come from `mach_absolute_time()`, as in QEMU (`hvf_arch_init` sets the offset from
+/// it, `hvf_vtimer_val_raw` subtracts it again). Mixing the clocks makes the guest
+/// counter start near 2^64 and every WFI deadline look ~2^64 ticks away.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GuestCounter {
+    offset: u64,
+}
+
+impl GuestCounter {
+    /// A counter that reads 0 at host time `host_now` (a freshly reset board).
+    pub fn starting_at(host_now: u64) -> Self {
+        Self { offset: host_now }
+    }
+
+    /// The value for `hv_vcpu_set_vtimer_offset`.
+    pub fn offset(&self) -> u64 {
+        self.offset
+    }
+
+    /// The guest's CNTVCT_EL0 at host time `host_now` (same clock as the offset).
+    pub fn at(&self, host_now: u64) -> u64 {
+        host_now.wrapping_sub(self.offset)
+    }
+}
+
 /// The guest's timer registers and counter when it executed WFI.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TimerSnapshot {
@@ -173,6 +204,47 @@ mod tests {
             cval,
             cntvct,
             cntfrq: 24_000_000,
+        }
+    }
+
+    /// A model of the host-sleep failure: HVF computes the guest counter from
+    /// `mach_absolute_time()`, which lags the raw counter by the time the Mac slept.
+    #[test]
+    fn offset_and_now_must_share_hvf_clock() {
+        const FREQ: u64 = 24_000_000;
+        let slept = 3600 * FREQ; // one hour asleep since boot
+        let mach_at_creation = 10_000 * FREQ;
+        let raw_at_creation = mach_at_creation + slept;
+        // What HVF's guest sees 5 s later, and the deadline it programs 10 ms ahead.
+        let guest_counter = |offset: u64| (mach_at_creation + 5 * FREQ).wrapping_sub(offset);
+        let wait = |counter: GuestCounter, host_now: u64| {
+            let cval = guest_counter(counter.offset()).wrapping_add(FREQ / 100);
+            wfi_wait(&TimerSnapshot {
+                ctl: CTL_ENABLE,
+                cval,
+                cntvct: counter.at(host_now),
+                cntfrq: FREQ,
+            })
+        };
+
+        // Right: offset and "now" from mach_absolute_time.
+        let good = GuestCounter::starting_at(mach_at_creation);
+        assert_eq!(guest_counter(good.offset()), 5 * FREQ, "starts near zero");
+        assert_eq!(
+            wait(good, mach_at_creation + 5 * FREQ),
+            WfiWait::Sleep(Duration::from_millis(10))
+        );
+
+        // Wrong (the old code): both from the raw register. The guest counter wraps and
+        // the 10 ms deadline looks ~2^64 ticks away.
+        let bad = GuestCounter::starting_at(raw_at_creation);
+        assert!(
+            guest_counter(bad.offset()) > u64::MAX / 2,
+            "starts near 2^64"
+        );
+        match wait(bad, raw_at_creation + 5 * FREQ) {
+            WfiWait::Sleep(d) => assert!(d > Duration::from_secs(86_400 * 365), "{d:?}"),
+            other => panic!("expected an endless sleep, got {other:?}"),
         }
     }
 

@@ -24,8 +24,8 @@ use vm_fdt::FdtWriter;
 use crate::error::{HvError, Result};
 
 use super::layout::{
-    self, GIC_DIST_BASE, GIC_DIST_SIZE, GIC_REDIST_BASE, GIC_REDIST_SIZE_PER_CPU, ISA_WINDOW_BASE,
-    ISA_WINDOW_SIZE, PL011_BASE, PL011_SIZE, RAM_BASE, VGA_RAM_BASE, VGA_RAM_SIZE,
+    self, GicRegions, ISA_WINDOW_BASE, ISA_WINDOW_SIZE, PL011_BASE, PL011_SIZE, RAM_BASE,
+    VGA_RAM_BASE, VGA_RAM_SIZE,
 };
 
 /// Largest DTB the Linux boot protocol accepts (Documentation/arch/arm64/booting.rst).
@@ -57,8 +57,8 @@ pub struct DtConfig {
     pub ram_size: u64,
     /// vCPUs (hv runs one).
     pub vcpus: u32,
-    /// The in-kernel GICv3 exists.
-    pub gic: bool,
+    /// The in-kernel GICv3, where it really is, if there is one.
+    pub gic: Option<GicRegions>,
     /// Kernel command line for `/chosen/bootargs`.
     pub bootargs: String,
 }
@@ -86,7 +86,7 @@ pub fn build(cfg: &DtConfig) -> Result<Vec<u8>> {
         .map_err(fdt_err)?;
     fdt.property_u32("#address-cells", 2).map_err(fdt_err)?;
     fdt.property_u32("#size-cells", 2).map_err(fdt_err)?;
-    if cfg.gic {
+    if cfg.gic.is_some() {
         fdt.property_u32("interrupt-parent", PHANDLE_GIC)
             .map_err(fdt_err)?;
     }
@@ -95,9 +95,9 @@ pub fn build(cfg: &DtConfig) -> Result<Vec<u8>> {
     memory(&mut fdt, cfg)?;
     cpus(&mut fdt, cfg)?;
     psci(&mut fdt)?;
-    if cfg.gic {
+    if let Some(regions) = &cfg.gic {
         timer(&mut fdt)?;
-        gic(&mut fdt, cfg)?;
+        gic(&mut fdt, regions)?;
     } else {
         // The node still tells a kernel the architected timer exists; with no interrupt
         // controller it has no interrupts to name.
@@ -189,9 +189,9 @@ fn timer(fdt: &mut FdtWriter) -> Result<()> {
     fdt.end_node(node).map_err(fdt_err)
 }
 
-fn gic(fdt: &mut FdtWriter, cfg: &DtConfig) -> Result<()> {
+fn gic(fdt: &mut FdtWriter, regions: &GicRegions) -> Result<()> {
     let node = fdt
-        .begin_node(&format!("intc@{GIC_DIST_BASE:x}"))
+        .begin_node(&format!("intc@{:x}", regions.dist_base))
         .map_err(fdt_err)?;
     fdt.property_string("compatible", "arm,gic-v3")
         .map_err(fdt_err)?;
@@ -204,12 +204,11 @@ fn gic(fdt: &mut FdtWriter, cfg: &DtConfig) -> Result<()> {
     fdt.property_u32("#address-cells", 2).map_err(fdt_err)?;
     fdt.property_u32("#size-cells", 2).map_err(fdt_err)?;
     fdt.property_null("ranges").map_err(fdt_err)?;
-    let redist_size = GIC_REDIST_SIZE_PER_CPU * u64::from(cfg.vcpus.max(1));
     fdt.property_array_u64(
         "reg",
         &reg64(&[
-            (GIC_DIST_BASE, GIC_DIST_SIZE),
-            (GIC_REDIST_BASE, redist_size),
+            (regions.dist_base, regions.dist_size),
+            (regions.redist_base, regions.redist_size),
         ]),
     )
     .map_err(fdt_err)?;
@@ -239,7 +238,7 @@ fn pl011(fdt: &mut FdtWriter, cfg: &DtConfig) -> Result<()> {
     .map_err(fdt_err)?;
     fdt.property_array_u64("reg", &reg64(&[(PL011_BASE, PL011_SIZE)]))
         .map_err(fdt_err)?;
-    if cfg.gic {
+    if cfg.gic.is_some() {
         fdt.property_array_u32("interrupts", &spi(layout::irq::PL011_SPI))
             .map_err(fdt_err)?;
     }
@@ -275,7 +274,7 @@ fn isa_window(fdt: &mut FdtWriter, cfg: &DtConfig) -> Result<()> {
         .map_err(fdt_err)?;
     fdt.property_array_u32("reg", &[ISA_IO_SPACE, 0x60, 1, ISA_IO_SPACE, 0x64, 1])
         .map_err(fdt_err)?;
-    if cfg.gic {
+    if cfg.gic.is_some() {
         let cells: Vec<u32> = [layout::irq::KEYBOARD_SPI, layout::irq::MOUSE_SPI]
             .into_iter()
             .flat_map(spi)
@@ -324,7 +323,7 @@ mod tests {
         DtConfig {
             ram_size: 64 << 20,
             vcpus: 1,
-            gic,
+            gic: gic.then(|| GicRegions::qemu_virt(1)),
             bootargs: "console=ttyAMA0".into(),
         }
     }
@@ -390,6 +389,28 @@ mod tests {
             [0x0800_0000, 0x1_0000, 0x080A_0000, 0x2_0000]
         );
         assert_eq!(gic.u32("phandle"), Some(PHANDLE_GIC));
+    }
+
+    #[test]
+    fn the_gic_node_describes_the_regions_it_is_given() {
+        let regions = GicRegions {
+            dist_base: 0x0801_0000,
+            dist_size: 0x2_0000,
+            redist_base: 0x0810_0000,
+            redist_size: 0x4_0000,
+            redist_reserved: 0x40_0000,
+        };
+        let blob = build(&DtConfig {
+            gic: Some(regions),
+            ..config(true)
+        })
+        .expect("build");
+        let fdt = Fdt::parse(&blob).expect("parses back");
+        let gic = node(&fdt, "/intc@8010000");
+        assert_eq!(
+            gic.u64s("reg"),
+            [0x0801_0000, 0x2_0000, 0x0810_0000, 0x4_0000]
+        );
     }
 
     #[test]

@@ -170,7 +170,7 @@ mod tests {
         let mut blob = super::super::fdt::build(&super::super::fdt::DtConfig {
             ram_size: 16 << 20,
             vcpus: 1,
-            gic: true,
+            gic: Some(super::super::layout::GicRegions::qemu_virt(1)),
             bootargs: String::new(),
         })
         .expect("build");

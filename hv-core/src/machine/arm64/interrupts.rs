@@ -24,14 +24,22 @@ use crate::irq::IrqSink;
 
 use super::layout::irq::{SPI_BASE_INTID, SPI_COUNT};
 
-/// A backend's hook for driving a GIC shared peripheral interrupt.
+/// A backend's hooks into its in-kernel GIC: drive a shared peripheral interrupt, and
+/// reset the controller with the machine.
 ///
 /// `intid` is the GIC interrupt ID (SPI `n` is INTID `32 + n`), matching
-/// `hv_apple::HvfVm::set_spi`. Closures implement it, so a test or a backend can pass
-/// `move |intid, level| vm.set_spi(intid, level)`.
+/// `hv_apple::HvfVm::set_spi`. Closures implement it (with a reset that does nothing), so
+/// a test can pass `move |intid, level| ...`.
 pub trait SpiSink: Send + Sync {
     /// Sets the level of interrupt `intid`.
     fn set_spi(&self, intid: u32, level: bool) -> Result<()>;
+
+    /// Returns the distributor and redistributors to their reset state (HVF:
+    /// `hv_gic_reset`). Called on every power-on, after the vCPU's own reset, so a timer
+    /// the old guest left armed cannot make its PPI pending again afterwards.
+    fn reset(&self) -> Result<()> {
+        Ok(())
+    }
 }
 
 impl<F> SpiSink for F
@@ -101,6 +109,15 @@ impl SpiRouter {
         let was = self.levels.swap(0, Ordering::AcqRel);
         for spi in (0..SPI_COUNT).filter(|n| was & (1 << n) != 0) {
             self.forward(spi, false);
+        }
+    }
+
+    /// Resets the interrupt controller itself (nothing to do without a GIC). Call after
+    /// [`reset`](Self::reset) and after the vCPU's reset.
+    pub fn reset_controller(&self) -> Result<()> {
+        match &self.gic {
+            Some(gic) => gic.reset(),
+            None => Ok(()),
         }
     }
 

@@ -3,11 +3,17 @@
 //!
 //! The VM is created by the caller, because only the caller knows backend-specific
 //! options (HVF's in-kernel GIC is requested at VM creation). With a GIC the caller also
-//! passes the backend's "set SPI level" function, e.g. on macOS:
+//! passes where the GIC really is and the backend's "set SPI level" and "reset" hooks,
+//! e.g. on macOS:
 //!
 //! ```ignore
 //! let vm = hvf.create_vm_with(&VmConfig::default(), &HvfOptions { gic: Some(GicLayout::default()) })?;
-//! let handle = arm64::launch(vm, "HVF", config, Some(HvfVm::set_spi))?;
+//! let gic = vm.gic_regions().map(|regions| GicWiring {
+//!     regions,
+//!     set_spi: HvfVm::set_spi,
+//!     reset: HvfVm::reset_gic,
+//! });
+//! let handle = arm64::launch(vm, "HVF", config, gic)?;
 //! ```
 
 use std::io::Write;
@@ -24,7 +30,7 @@ use crate::memory::GuestMemory;
 use super::board::Arm64Board;
 use super::fdt::{self, DtConfig};
 use super::interrupts::{SpiRouter, SpiSink};
-use super::layout;
+use super::layout::{self, GicRegions};
 use super::vcpu_loop::{Arm64Cpu, BootSource};
 
 /// Kernel command line used when none is given: the PL011 console, early output too.
@@ -55,15 +61,34 @@ impl std::fmt::Debug for Arm64Config {
 /// A backend's "set SPI level" function, e.g. `hv_apple::HvfVm::set_spi`.
 pub type SetSpiFn<V> = fn(&V, u32, bool) -> Result<()>;
 
-/// Adapts a VM and its set-SPI function to [`SpiSink`].
+/// A backend's "reset the GIC" function, e.g. `hv_apple::HvfVm::reset_gic`.
+pub type ResetGicFn<V> = fn(&V) -> Result<()>;
+
+/// How the board reaches a VM's in-kernel GIC.
+#[derive(Debug)]
+pub struct GicWiring<V> {
+    /// Where the GIC is, as the backend created it (described in the device tree).
+    pub regions: GicRegions,
+    /// Drives an SPI.
+    pub set_spi: SetSpiFn<V>,
+    /// Resets the distributor and redistributors (on every power-on).
+    pub reset: ResetGicFn<V>,
+}
+
+/// Adapts a VM and its GIC hooks to [`SpiSink`].
 struct VmSpi<V> {
     vm: Arc<V>,
     set_spi: SetSpiFn<V>,
+    reset: ResetGicFn<V>,
 }
 
 impl<V: Vm> SpiSink for VmSpi<V> {
     fn set_spi(&self, intid: u32, level: bool) -> Result<()> {
         (self.set_spi)(&self.vm, intid, level)
+    }
+
+    fn reset(&self) -> Result<()> {
+        (self.reset)(&self.vm)
     }
 }
 
@@ -78,20 +103,21 @@ where
     launch(vm, hv.name(), config, None)
 }
 
-/// Builds the board on `vm` and starts its vCPU thread. With `set_spi`, device lines go
-/// to the VM's in-kernel GIC and the device tree describes it.
+/// Builds the board on `vm` and starts its vCPU thread. With `gic`, device lines go to
+/// the VM's in-kernel GIC and the device tree describes it where it really is.
 pub fn launch<V>(
     mut vm: V,
     backend: &'static str,
     config: Arm64Config,
-    set_spi: Option<SetSpiFn<V>>,
+    gic: Option<GicWiring<V>>,
 ) -> Result<MachineHandle>
 where
     V: Vm + 'static,
     V::Vcpu: VcpuArm64,
 {
     let regions = layout::memory_regions(config.memory_mib)?;
-    layout::check_map(&regions, &layout::mmio_windows(1))?;
+    let gic_regions = gic.as_ref().map(|g| g.regions);
+    layout::check_map(&regions, &layout::mmio_windows(gic_regions.as_ref()))?;
     let memory = GuestMemory::new(&regions)?;
     vm.map_memory(&memory)?;
     if config.image.is_empty() {
@@ -102,17 +128,18 @@ where
     let dtb = fdt::build(&DtConfig {
         ram_size,
         vcpus: 1,
-        gic: set_spi.is_some(),
+        gic: gic_regions,
         bootargs: config.bootargs.clone(),
     })?;
     let vm = Arc::new(vm);
-    let gic: Option<Arc<dyn SpiSink>> = set_spi.map(|f| {
+    let sink: Option<Arc<dyn SpiSink>> = gic.map(|g| {
         Arc::new(VmSpi {
             vm: vm.clone(),
-            set_spi: f,
+            set_spi: g.set_spi,
+            reset: g.reset,
         }) as Arc<dyn SpiSink>
     });
-    let irqs = SpiRouter::new(gic);
+    let irqs = SpiRouter::new(sink);
 
     let shared = SharedParts::new(memory, Arc::new(HostClock::new()));
     let board = Arm64Board::new(shared, irqs, config.serial_out);

@@ -7,7 +7,8 @@
 //! ```text
 //! 0x000A_0000..0x000C_0000  VGA memory: plain RAM, at the PC address (see below)
 //! 0x0800_0000..0x0801_0000  GICv3 distributor        (in-kernel GIC; virt: GIC_DIST)
-//! 0x080A_0000..0x080C_0000  GICv3 redistributor, 1 vCPU (virt: GIC_REDIST)
+//! 0x080A_0000..0x0900_0000  GICv3 redistributor region (virt: GIC_REDIST); the
+//!                           backend reports the real sizes ([`GicRegions`])
 //! 0x0900_0000..0x0900_1000  PL011 UART               (virt: UART0, SPI 1)
 //! 0x0B00_0000..0x0B01_0000  ISA I/O window: port p at 0x0B00_0000 + p
 //!                           (virt has nothing between virtio-mmio's end at
@@ -35,14 +36,16 @@ pub const VGA_RAM_BASE: u64 = crate::machine::layout::VGA_MEMORY_START;
 /// Size of VGA memory (0xA0000-0xBFFFF).
 pub const VGA_RAM_SIZE: u64 =
     crate::machine::layout::VGA_MEMORY_END - crate::machine::layout::VGA_MEMORY_START;
-/// GICv3 distributor (GICD) base; matches `hv_apple::GicLayout::default()`.
+/// Preferred GICv3 distributor (GICD) base (QEMU virt); `hv_apple::GicLayout::default()`.
 pub const GIC_DIST_BASE: u64 = 0x0800_0000;
-/// GICv3 distributor size.
+/// GICv3 distributor size in the GIC architecture (64 KiB); a backend reports its own.
 pub const GIC_DIST_SIZE: u64 = 0x1_0000;
-/// GICv3 redistributor (GICR) base; matches `hv_apple::GicLayout::default()`.
+/// Preferred GICv3 redistributor (GICR) base (QEMU virt); `hv_apple::GicLayout::default()`.
 pub const GIC_REDIST_BASE: u64 = 0x080A_0000;
-/// One vCPU's GICv3 redistributor: RD_base and SGI_base frames, 64 KiB each.
+/// One vCPU's GICv3 redistributor in the architecture: RD_base and SGI_base frames.
 pub const GIC_REDIST_SIZE_PER_CPU: u64 = 0x2_0000;
+/// The space QEMU virt leaves for redistributors (0x080A_0000..0x0900_0000).
+pub const GIC_REDIST_SPACE: u64 = PL011_BASE - GIC_REDIST_BASE;
 /// PL011 UART base.
 pub const PL011_BASE: u64 = 0x0900_0000;
 /// PL011 register window (one 4 KiB page).
@@ -84,6 +87,55 @@ pub mod irq {
 const _: () = assert!(ISA_WINDOW_BASE >= 0x0A00_4000);
 const _: () = assert!(ISA_WINDOW_BASE + ISA_WINDOW_SIZE <= 0x0C00_0000);
 
+/// Where a GICv3 sits, as the interrupt controller really is: the backend that created it
+/// reports these (HVF: `hv_gic_get_distributor_size`, `hv_gic_get_redistributor_size`,
+/// `hv_gic_get_redistributor_region_size`), and the device tree and the map checks use
+/// them, so the guest is told exactly what exists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GicRegions {
+    /// GICD base.
+    pub dist_base: u64,
+    /// GICD size.
+    pub dist_size: u64,
+    /// GICR base (the first vCPU's redistributor).
+    pub redist_base: u64,
+    /// Bytes of redistributors the device tree describes (the board's vCPUs).
+    pub redist_size: u64,
+    /// Bytes the GIC claims for redistributors (all the vCPUs it supports); kept free of
+    /// other devices.
+    pub redist_reserved: u64,
+}
+
+impl GicRegions {
+    /// The architectural sizes at QEMU virt's addresses, for `vcpus` vCPUs.
+    pub fn qemu_virt(vcpus: u32) -> Self {
+        let redist = GIC_REDIST_SIZE_PER_CPU * u64::from(vcpus.max(1));
+        Self {
+            dist_base: GIC_DIST_BASE,
+            dist_size: GIC_DIST_SIZE,
+            redist_base: GIC_REDIST_BASE,
+            redist_size: redist,
+            redist_reserved: redist,
+        }
+    }
+
+    /// The two MMIO windows the GIC occupies (redistributors at their reserved size).
+    pub fn windows(&self) -> [MmioWindow; 2] {
+        [
+            MmioWindow {
+                name: "GICv3 distributor",
+                base: self.dist_base,
+                size: self.dist_size,
+            },
+            MmioWindow {
+                name: "GICv3 redistributors",
+                base: self.redist_base,
+                size: self.redist_reserved.max(self.redist_size),
+            },
+        ]
+    }
+}
+
 /// One entry of the board's MMIO map.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MmioWindow {
@@ -105,20 +157,17 @@ impl MmioWindow {
     }
 }
 
-/// The device windows that trap (everything the backend leaves unmapped and the board
-/// claims). The GIC windows are served in-kernel when the GIC exists.
-pub fn mmio_windows(vcpus: u32) -> [MmioWindow; 4] {
+/// The device windows (everything the backend leaves unmapped): the GIC's, served
+/// in-kernel, when there is one, then the board's own.
+pub fn mmio_windows(gic: Option<&GicRegions>) -> Vec<MmioWindow> {
+    let mut windows: Vec<MmioWindow> = gic.map(|g| g.windows().to_vec()).unwrap_or_default();
+    windows.extend(board_windows());
+    windows
+}
+
+/// The windows the board's own devices answer.
+pub fn board_windows() -> [MmioWindow; 2] {
     [
-        MmioWindow {
-            name: "GICv3 distributor",
-            base: GIC_DIST_BASE,
-            size: GIC_DIST_SIZE,
-        },
-        MmioWindow {
-            name: "GICv3 redistributors",
-            base: GIC_REDIST_BASE,
-            size: GIC_REDIST_SIZE_PER_CPU * u64::from(vcpus.max(1)),
-        },
         MmioWindow {
             name: "PL011",
             base: PL011_BASE,
@@ -220,7 +269,9 @@ mod tests {
     fn regions_are_aligned_and_disjoint() {
         for mib in [MIN_MEMORY_MIB, 64, 512, MAX_MEMORY_MIB] {
             let regions = memory_regions(mib).expect("valid size");
-            check_map(&regions, &mmio_windows(1)).expect("consistent map");
+            check_map(&regions, &mmio_windows(Some(&GicRegions::qemu_virt(1))))
+                .expect("consistent map");
+            check_map(&regions, &mmio_windows(None)).expect("consistent map");
             assert_eq!(regions[1].gpa, RAM_BASE);
             assert_eq!(regions[1].size, mib << 20);
             assert!(
@@ -247,13 +298,34 @@ mod tests {
 
     #[test]
     fn windows_match_qemu_virt_and_avoid_its_devices() {
-        let w = mmio_windows(1);
+        let w = mmio_windows(Some(&GicRegions::qemu_virt(1)));
         assert_eq!(
             (w[0].base, w[1].base, w[2].base),
             (0x0800_0000, 0x080A_0000, 0x0900_0000)
         );
         // The redistributor region grows with vCPUs but stays clear of the PL011.
-        assert!(GIC_REDIST_BASE + mmio_windows(8)[1].size <= PL011_BASE);
+        assert!(GIC_REDIST_BASE + GicRegions::qemu_virt(8).windows()[1].size <= PL011_BASE);
+        assert_eq!(
+            GIC_REDIST_SPACE, 0xF6_0000,
+            "QEMU virt's 123 redistributors"
+        );
+        assert_eq!(mmio_windows(None).len(), 2);
+    }
+
+    #[test]
+    fn a_gic_that_reserves_too_much_is_caught() {
+        let ram = memory_regions(64).expect("valid");
+        let big = GicRegions {
+            redist_reserved: GIC_REDIST_SPACE + 0x2_0000,
+            ..GicRegions::qemu_virt(1)
+        };
+        let err = check_map(&ram, &mmio_windows(Some(&big))).expect_err("overlaps the PL011");
+        assert!(err.to_string().contains("PL011"), "{err}");
+        let exact = GicRegions {
+            redist_reserved: GIC_REDIST_SPACE,
+            ..GicRegions::qemu_virt(1)
+        };
+        check_map(&ram, &mmio_windows(Some(&exact))).expect("fits exactly");
     }
 
     #[test]
@@ -273,7 +345,7 @@ mod tests {
             base: PL011_BASE - 0x4000,
             size: 0x4001,
         };
-        let err = check_map(&ram, &[mmio_windows(1)[2], wide]).expect_err("same granule");
+        let err = check_map(&ram, &[board_windows()[0], wide]).expect_err("same granule");
         assert!(err.to_string().contains("overlaps"), "{err}");
         let unaligned = MmioWindow {
             name: "odd",
@@ -285,7 +357,7 @@ mod tests {
 
     #[test]
     fn window_contains_is_overflow_safe() {
-        let w = mmio_windows(1)[3];
+        let w = board_windows()[1];
         assert!(w.contains(ISA_WINDOW_BASE + 0x64, 1));
         assert!(w.contains(ISA_WINDOW_BASE + 0xFFFC, 4));
         assert!(!w.contains(ISA_WINDOW_BASE + 0xFFFE, 4));

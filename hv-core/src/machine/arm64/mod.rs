@@ -30,4 +30,5 @@ pub mod vcpu_loop;
 
 pub use board::Arm64Board;
 pub use interrupts::{SpiRouter, SpiSink};
-pub use launch::{Arm64Config, launch, launch_on};
+pub use launch::{Arm64Config, GicWiring, launch, launch_on};
+pub use layout::GicRegions;

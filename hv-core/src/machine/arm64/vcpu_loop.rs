@@ -55,19 +55,26 @@ impl Arm64Cpu {
     }
 }
 
-/// Zeroes memory, loads the image and the DTB, lowers every line and sets the entry
-/// registers.
+/// Resets the vCPU, lowers every line, resets the GIC, zeroes memory, loads the image and
+/// the DTB and sets the entry registers.
 pub fn power_on<V: VcpuArm64>(
     vcpu: &mut V,
     board: &Arm64Board,
     boot: &BootSource,
 ) -> Result<BootPlan, String> {
+    // Order matters: the vCPU first (its virtual timer off, so the timer's PPI cannot
+    // become pending again), then every device line low, then the GIC's own reset, which
+    // clears whatever the old guest left pending, active or enabled there.
     vcpu.reset().map_err(|e| e.to_string())?;
+    board.irqs.reset();
+    board
+        .irqs
+        .reset_controller()
+        .map_err(|e| format!("resetting the interrupt controller: {e}"))?;
     let mem = &board.shared.memory;
     clear_memory(mem)?;
     let plan = boot::load(mem, &boot.image, &boot.dtb, boot.ram_size)
         .map_err(|e| format!("loading the image: {e}"))?;
-    board.irqs.reset();
     if !board.irqs.has_gic() {
         vcpu.set_irq_line(false).map_err(|e| e.to_string())?;
     }
@@ -224,6 +231,8 @@ mod tests {
         irq_line: Vec<bool>,
         /// `Vcpu::reset` calls.
         resets: u32,
+        /// Resets of the vCPU and of the GIC, in order.
+        order: Arc<Mutex<Vec<&'static str>>>,
     }
 
     type Step = Box<dyn FnMut(&mut Cpu, &mut dyn IoHandler) -> crate::Result<VcpuExit>>;
@@ -254,6 +263,7 @@ mod tests {
         }
         fn reset(&mut self) -> crate::Result<()> {
             self.cpu.resets += 1;
+            self.cpu.order.lock().expect("order").push("vcpu");
             Ok(())
         }
     }
@@ -298,7 +308,7 @@ mod tests {
         let dtb = fdt::build(&DtConfig {
             ram_size: 16 << 20,
             vcpus: 1,
-            gic: has_gic,
+            gic: has_gic.then(|| layout::GicRegions::qemu_virt(1)),
             bootargs: String::new(),
         })
         .expect("dtb");
@@ -504,6 +514,36 @@ mod tests {
         assert_eq!(end, RunEnd::PowerOff);
         assert!(vcpu.cpu.irq_line.is_empty(), "{:?}", vcpu.cpu.irq_line);
         assert_eq!(*calls.lock().expect("calls"), [(42, true), (42, false)]);
+    }
+
+    /// A GIC whose resets are logged next to the vCPU's.
+    struct LoggingGic(Arc<Mutex<Vec<&'static str>>>);
+
+    impl SpiSink for LoggingGic {
+        fn set_spi(&self, _intid: u32, _level: bool) -> crate::Result<()> {
+            Ok(())
+        }
+        fn reset(&self) -> crate::Result<()> {
+            self.0.lock().expect("order").push("gic");
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn the_gic_is_reset_after_the_vcpu_at_power_on_and_on_every_reset() {
+        let order = Arc::new(Mutex::new(Vec::new()));
+        let rig = rig(Some(Arc::new(LoggingGic(order.clone()))));
+        let mut vcpu = ScriptedVcpu::new(vec![
+            step(|_, _| Ok(VcpuExit::Reset)),
+            step(|_, _| Ok(VcpuExit::Shutdown)),
+        ]);
+        vcpu.cpu.order = order.clone();
+        let (end, _, _) = boot_and_run(rig, &mut vcpu);
+        assert_eq!(end, RunEnd::PowerOff);
+        assert_eq!(
+            *order.lock().expect("order"),
+            ["vcpu", "gic", "vcpu", "gic"]
+        );
     }
 
     #[test]

@@ -3,11 +3,16 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
+use hv_core::machine::arm64::layout::GicRegions;
+use hv_core::memory::MemoryRegionInfo;
 use hv_core::{GuestMemory, HvError, Hypervisor, Result, Vm, VmConfig};
 
+use super::ffi;
+use super::gic::Gic;
+use super::vcpu::HvfVcpu;
+use crate::HvfOptions;
 use crate::error::{BACKEND, check, vm_create_unavailable};
-use crate::gic::{Gic, GicLayout};
-use crate::vcpu::HvfVcpu;
+use crate::memory::{permissions, validate};
 
 /// Set while this process owns the Hypervisor.framework VM (HVF allows one per process).
 static VM_EXISTS: AtomicBool = AtomicBool::new(false);
@@ -34,7 +39,7 @@ fn release_vm_slot() {
 /// space, 16 KiB granule).
 fn create_hvf_vm() -> Result<()> {
     // SAFETY: a null config asks for the defaults; no pointers are retained.
-    let ret = unsafe { applevisor_sys::hv_vm_create(std::ptr::null_mut()) };
+    let ret = unsafe { ffi::hv_vm_create(std::ptr::null_mut()) };
     if ret == 0 {
         Ok(())
     } else {
@@ -45,21 +50,14 @@ fn create_hvf_vm() -> Result<()> {
 fn destroy_hvf_vm() {
     // SAFETY: called once per successful hv_vm_create, after every vCPU is destroyed
     // (each vCPU holds an Arc to the VM state whose drop calls this).
-    let ret = unsafe { applevisor_sys::hv_vm_destroy() };
+    let ret = unsafe { ffi::hv_vm_destroy() };
     if let Err(e) = check("hv_vm_destroy", ret) {
         log::error!("{e}");
     }
 }
 
-/// Says whether this host can run HVF at all, before touching the framework.
-#[cfg(target_os = "macos")]
+/// Says whether this Mac can run HVF at all, before touching the framework.
 fn host_supports_hvf() -> Result<()> {
-    if !cfg!(target_arch = "aarch64") {
-        return Err(HvError::Unavailable(
-            "hv-apple runs arm64 guests and needs an Apple Silicon Mac (this is an Intel build)"
-                .into(),
-        ));
-    }
     let mut value: libc::c_int = 0;
     let mut len = std::mem::size_of::<libc::c_int>();
     // SAFETY: valid NUL-terminated name, out-pointer and length for an int sysctl.
@@ -82,17 +80,29 @@ fn host_supports_hvf() -> Result<()> {
     Ok(())
 }
 
+/// Maps one region into the VM of this process.
+fn map_region(region: &MemoryRegionInfo) -> Result<()> {
+    validate(region)?;
+    let size = usize::try_from(region.size)
+        .map_err(|_| HvError::InvalidArgument(format!("region size {:#x}", region.size)))?;
+    // SAFETY: `host..host+size` is one live anonymous mapping owned by the GuestMemory the
+    // VM keeps alive until hv_vm_destroy; alignment was checked above. hv_vm_map only
+    // records the mapping; it does not dereference Rust references.
+    let ret = unsafe {
+        ffi::hv_vm_map(
+            region.host.cast(),
+            region.gpa,
+            size,
+            permissions(region.read_only),
+        )
+    };
+    check("hv_vm_map", ret)
+}
+
 /// The Hypervisor.framework backend.
 #[derive(Debug, Clone, Copy)]
 pub struct Hvf {
     _probed: (),
-}
-
-/// Options beyond [`VmConfig`] that only HVF has.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct HvfOptions {
-    /// Use the in-kernel GICv3 (macOS 15+) at this layout instead of the bare IRQ line.
-    pub gic: Option<GicLayout>,
 }
 
 impl Hvf {
@@ -105,7 +115,6 @@ impl Hvf {
 impl Hypervisor for Hvf {
     type Vm = HvfVm;
 
-    #[cfg(target_os = "macos")]
     fn probe() -> Result<Self> {
         host_supports_hvf()?;
         // If this process already has a VM, HVF evidently works; creating another would
@@ -119,13 +128,6 @@ impl Hypervisor for Hvf {
             created?;
         }
         Ok(Self { _probed: () })
-    }
-
-    #[cfg(not(target_os = "macos"))]
-    fn probe() -> Result<Self> {
-        Err(HvError::Unavailable(
-            "Hypervisor.framework exists only on macOS (Apple Silicon)".into(),
-        ))
     }
 
     fn name(&self) -> &'static str {
@@ -152,6 +154,12 @@ impl VmShared {
         memory
             .iter()
             .any(|m| m.contains(gpa, buf.len() as u64) && m.read(gpa, buf).is_ok())
+    }
+
+    /// True when `len` bytes at `gpa` are mapped guest memory.
+    pub(crate) fn is_ram(&self, gpa: u64, len: u64) -> bool {
+        let memory = self.memory.lock().unwrap_or_else(PoisonError::into_inner);
+        memory.iter().any(|m| m.contains(gpa, len))
     }
 }
 
@@ -188,7 +196,7 @@ impl HvfVm {
             gic: None,
         };
         if let Some(layout) = &options.gic {
-            shared.gic = Some(Gic::create(layout)?);
+            shared.gic = Some(Gic::create(layout, config.vcpus)?);
         }
         Ok(Self {
             shared: Arc::new(shared),
@@ -201,6 +209,11 @@ impl HvfVm {
         self.shared.gic.is_some()
     }
 
+    /// Where the in-kernel GIC is (sizes as the framework reported them), if there is one.
+    pub fn gic_regions(&self) -> Option<GicRegions> {
+        self.shared.gic.as_ref().map(Gic::regions)
+    }
+
     /// Drives GIC shared peripheral interrupt `intid` (only with the in-kernel GIC).
     pub fn set_spi(&self, intid: u32, level: bool) -> Result<()> {
         match &self.shared.gic {
@@ -210,6 +223,16 @@ impl HvfVm {
             )),
         }
     }
+
+    /// Resets the in-kernel GIC's distributor and redistributors (`hv_gic_reset`); does
+    /// nothing without one. The machine calls it on every power-on, after the vCPU's
+    /// reset (whose part of the GIC, the CPU interface, is reset there).
+    pub fn reset_gic(&self) -> Result<()> {
+        match &self.shared.gic {
+            Some(gic) => gic.reset(),
+            None => Ok(()),
+        }
+    }
 }
 
 impl Vm for HvfVm {
@@ -217,7 +240,7 @@ impl Vm for HvfVm {
 
     fn map_memory(&mut self, memory: &GuestMemory) -> Result<()> {
         for region in memory.regions() {
-            crate::memory::map(&region)?;
+            map_region(&region)?;
             log::debug!(
                 "HVF mapped IPA {:#x}+{:#x}{}",
                 region.gpa,
@@ -249,18 +272,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn probe_off_macos_says_why() {
-        if cfg!(target_os = "macos") {
-            return;
-        }
-        let err = Hvf::probe().expect_err("no HVF here");
-        assert!(matches!(err, HvError::Unavailable(_)));
-        assert!(err.to_string().contains("macOS"));
-    }
-
-    #[test]
     fn one_vm_slot_per_process() {
-        // Runs on every host: only the bookkeeping, no framework call.
+        // Only the bookkeeping, no framework call.
         if VM_EXISTS.load(Ordering::SeqCst) {
             return;
         }
