@@ -70,7 +70,7 @@ fn backend(out: &mut impl Write) -> Result<i32> {
     #[cfg(windows)]
     return suite::x86::<hv_windows::Whp>(out);
     #[cfg(hvf_host)]
-    return suite::arm64::<hv_apple::Hvf>(out);
+    return suite::arm64::<hv_apple::Hvf>(out, hv_apple::gic_conformance_vm);
     #[cfg(not(has_backend))]
     {
         writeln!(out, "  backend   none: {}", crate::backend::NO_BACKEND)?;
@@ -116,7 +116,10 @@ mod suite {
     }
 
     #[cfg(hvf_host)]
-    pub(super) fn arm64<H>(out: &mut impl Write) -> Result<i32>
+    pub(super) fn arm64<H>(
+        out: &mut impl Write,
+        gic: hv_core::testing::arm64::GicFactory<H>,
+    ) -> Result<i32>
     where
         H: Hypervisor,
         <H::Vm as hv_core::Vm>::Vcpu: hv_core::VcpuArm64,
@@ -124,9 +127,11 @@ mod suite {
         let Some(hv) = probe::<H>(out)? else {
             return Ok(1);
         };
-        let count = hv_core::testing::arm64::cases::<H>().len();
+        let count = hv_core::testing::arm64::cases::<H>().len()
+            + hv_core::testing::arm64::gic_cases::<H>().len();
         writeln!(out, "conformance suite: {count} cases")?;
-        let results = selftest::run_arm64(&hv, |r| print_case(out, r));
+        let mut results = selftest::run_arm64(&hv, |r| print_case(out, r));
+        results.extend(selftest::run_arm64_gic(&hv, gic, |r| print_case(out, r)));
         summary(out, &results)
     }
 

@@ -39,3 +39,31 @@ pub struct HvfOptions {
     /// Use the in-kernel GICv3 (macOS 15+) at this layout instead of the bare IRQ line.
     pub gic: Option<GicLayout>,
 }
+
+/// A VM with the in-kernel GIC at the default layout for the GIC conformance cases
+/// (`hv_core::testing::arm64::gic_cases`), or `None` where the GIC is unavailable (before
+/// macOS 15). Used by `tests/conformance.rs` and `hv selftest`.
+pub fn gic_conformance_vm(
+    hv: &Hvf,
+) -> std::result::Result<Option<(HvfVm, hv_core::machine::arm64::GicWiring<HvfVm>)>, String> {
+    use hv_core::{HvError, VmConfig};
+    let options = HvfOptions {
+        gic: Some(Default::default()),
+    };
+    match hv.create_vm_with(&VmConfig::default(), &options) {
+        Ok(vm) => {
+            let regions = vm.gic_regions().ok_or("a GIC VM without GIC regions")?;
+            let wiring = hv_core::machine::arm64::GicWiring {
+                regions,
+                set_spi: HvfVm::set_spi,
+                reset: HvfVm::reset_gic,
+            };
+            Ok(Some((vm, wiring)))
+        }
+        Err(HvError::Unavailable(why)) => {
+            log::warn!("no in-kernel GIC ({why}); GIC conformance cases skipped");
+            Ok(None)
+        }
+        Err(e) => Err(format!("create a GIC VM: {e}")),
+    }
+}

@@ -340,7 +340,10 @@ mod tests {
     fn missing_dll_message_names_the_feature_and_the_command() {
         let m = missing_feature_message("WinHvPlatform.dll", 126);
         assert!(m.contains("WinHvPlatform.dll"));
-        assert!(m.contains("the Windows Hypervisor Platform is not enabled"), "{m}");
+        assert!(
+            m.contains("the Windows Hypervisor Platform is not enabled"),
+            "{m}"
+        );
         assert!(m.contains("DISM /Online /Enable-Feature /FeatureName:HypervisorPlatform /All"));
         assert!(!m.contains('\n'));
     }

@@ -114,6 +114,27 @@ where
         .collect()
 }
 
+/// Runs every arm64 GIC case on `hv` with VMs from `factory` (a case whose factory has no
+/// GIC to offer passes without running: the host has none), calling `progress` after each.
+pub fn run_arm64_gic<H>(
+    hv: &H,
+    factory: super::arm64::GicFactory<H>,
+    mut progress: impl FnMut(&CaseResult),
+) -> Vec<CaseResult>
+where
+    H: Hypervisor,
+    <H::Vm as Vm>::Vcpu: VcpuArm64,
+{
+    super::arm64::gic_cases::<H>()
+        .into_iter()
+        .map(|(name, case)| {
+            let r = time(format!("arm64::{name}"), || case(hv, factory));
+            progress(&r);
+            r
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
