@@ -1,6 +1,6 @@
 //! Every image loader and the format detector on the same arbitrary bytes: `detect`,
 //! the multiboot loader (ELF and a.out kludge, with an arbitrary `--append` and modules),
-//! the bzImage loader (x86 hosts; arbitrary command line and initrd) and disk boot
+//! the bzImage loader (arbitrary command line and initrd) and disk boot
 //! (`DiskBoot` from a floppy or hard disk made of the bytes), into 4-16 MiB guests.
 //!
 //! Invariants:
@@ -309,7 +309,6 @@ fn check_multiboot(img: &MultibootImage, opts: &MultibootOptions, mem: &GuestMem
     }
 }
 
-#[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
 fn check_bzimage(
     input: &Input,
     bytes: &[u8],
@@ -433,6 +432,5 @@ fuzz_target!(|raw: Raw| {
         Err(e) => one_line(&e),
     }
 
-    #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
     check_bzimage(&input, &bytes, &mem, base, &detected);
 });

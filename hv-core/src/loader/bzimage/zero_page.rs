@@ -9,14 +9,14 @@
 //! same offset the setup header has in the kernel file, so one offset names a setup-header
 //! field in both.
 //!
-//! Named here are the fields hv reads or writes and the ones its tests check stay zero;
-//! everything outside the setup header starts zero, as the boot protocol asks of a loader
-//! (boot_params "allocated ... and initialized to all zero", then the setup header copied
-//! in from offset 0x1F1 of the file).
+//! The fields named here are the ones hv reads or writes, plus a few its tests check are
+//! left zero. Everything outside the setup header starts zero, as the boot protocol asks
+//! of a loader (boot_params "allocated ... and initialized to all zero", then the setup
+//! header copied in from offset 0x1F1 of the file).
 
 use std::marker::PhantomData;
 
-/// `sizeof(struct boot_params)` (`BOOT_PARAMS_SIZE` in the kernel's own headers).
+/// `sizeof(struct boot_params)`: its last member, `_pad9[276]` at 0xEEC, ends at 0x1000.
 pub const ZERO_PAGE_SIZE: usize = 0x1000;
 
 /// `boot_params.hdr`: where the setup header starts, in the file and in boot_params.
@@ -33,12 +33,12 @@ pub const E820_ENTRY_SIZE: usize = 20;
 pub const E820_MAX_ENTRIES: usize = 128;
 
 /// A little-endian integer type a [`Field`] holds.
-pub trait LeInt: Copy + Into<u64> {
+pub trait LeInt: Copy {
     /// Width in bytes.
     const SIZE: usize;
-    /// From exactly `SIZE` bytes.
+    /// From exactly `SIZE` bytes (callers slice them; any other length panics).
     fn from_le(bytes: &[u8]) -> Self;
-    /// Into exactly `SIZE` bytes.
+    /// Into exactly `SIZE` bytes (as for `from_le`).
     fn put_le(self, out: &mut [u8]);
 }
 
