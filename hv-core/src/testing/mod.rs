@@ -40,7 +40,7 @@ pub fn run_case<H: Hypervisor>(name: &str, case: fn(&H)) {
         Err(e) if backend_required() => {
             panic!("{name}: the backend must be available here but its probe failed: {e}")
         }
-        Err(e) => eprintln!("skipping {name}: {e}"),
+        Err(e) => eprintln!("SKIP: {name}: {e}"),
     }
 }
 
