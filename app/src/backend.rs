@@ -1,42 +1,48 @@
 //! Boots the board this host can run: the PC on KVM (Linux) and WHP (Windows), the arm64
-//! board on Hypervisor.framework (Apple Silicon).
-//!
-//! Both paths are compiled on every host (hv-apple and hv-windows type-check anywhere),
-//! so a Linux build checks the macOS path too; only the one for this OS is called.
-
-use std::sync::Arc;
+//! board on Hypervisor.framework (Apple Silicon). Each path is compiled only for the
+//! systems it runs on; CI builds and lints every one for its real target.
 
 use anyhow::Result;
-use hv_core::Hypervisor;
-use hv_core::machine::arm64::{Arm64Config, launch as launch_arm64};
 use hv_core::machine::handle::MachineHandle;
-use hv_core::machine::launch::{PcConfig, SerialSink, launch as launch_pc};
+use hv_core::machine::launch::SerialSink;
 
 use crate::cli::RunArgs;
-use crate::image::prepare;
 
-/// This host's x86 backend, for code that drives the PC directly (`hv bench`).
+/// This host's x86 backend, for code that drives the PC directly (`hv bench`, Linux only).
 #[cfg(target_os = "linux")]
 pub use hv_linux::Kvm as Backend;
-#[cfg(windows)]
-pub use hv_windows::Whp as Backend;
+
+/// What `hv run` says on a host without a hypervisor backend.
+#[cfg(all(target_os = "macos", not(target_arch = "aarch64")))]
+pub const NO_BACKEND: &str = "hv has no hypervisor backend on Intel Macs: it runs guests \
+     through Hypervisor.framework on Apple Silicon, KVM on Linux and the Windows Hypervisor \
+     Platform on Windows";
+/// What `hv run` says on a host without a hypervisor backend.
+#[cfg(not(any(target_os = "linux", windows, target_os = "macos")))]
+pub const NO_BACKEND: &str = "hv runs on Linux (KVM), Windows (Windows Hypervisor Platform) \
+     and macOS on Apple Silicon (Hypervisor.framework); this system has none of them";
 
 /// The arm64 demo (built by `assets/arm64/build.sh`), booted when no IMAGE is given on a
 /// Mac.
+#[cfg(all(target_os = "macos", target_arch = "aarch64"))]
 pub const ARM64_DEMO_IMAGE: &[u8] = include_bytes!("../../assets/arm64-demo.img");
 
 /// Boots the PC on `H` (KVM or WHP).
-#[cfg_attr(target_os = "macos", allow(dead_code))]
-fn boot_pc<H: Hypervisor>(args: &RunArgs, serial: Option<SerialSink>) -> Result<MachineHandle>
+#[cfg(any(target_os = "linux", windows))]
+fn boot_pc<H: hv_core::Hypervisor>(
+    args: &RunArgs,
+    serial: Option<SerialSink>,
+) -> Result<MachineHandle>
 where
     H::Vm: 'static,
     <H::Vm as hv_core::Vm>::Vcpu: hv_core::VcpuX86,
 {
     // The drives travel into the machine and are dropped (flushing `--writable` writes)
     // when the vCPU thread ends; on an error before that, when `boot` goes out of scope.
-    let boot = prepare(args)?;
+    use hv_core::machine::launch::{PcConfig, launch};
+    let boot = crate::image::prepare(args)?;
     let hv = H::probe()?;
-    Ok(launch_pc(
+    Ok(launch(
         &hv,
         PcConfig {
             memory_mib: args.memory,
@@ -50,9 +56,11 @@ where
 
 /// Boots the arm64 board on Hypervisor.framework: the in-kernel GICv3 where macOS has one
 /// (15+), else the vCPU's IRQ line.
-#[cfg_attr(not(target_os = "macos"), allow(dead_code))]
+#[cfg(all(target_os = "macos", target_arch = "aarch64"))]
 fn boot_arm64(args: &RunArgs, serial: Option<SerialSink>) -> Result<MachineHandle> {
-    let image: Arc<[u8]> = match &args.image {
+    use hv_core::Hypervisor;
+    use hv_core::machine::arm64::{Arm64Config, launch as launch_arm64};
+    let image: std::sync::Arc<[u8]> = match &args.image {
         Some(path) => crate::image::read_image(path)?.into(),
         None => ARM64_DEMO_IMAGE.into(),
     };
@@ -90,8 +98,15 @@ pub fn boot(args: &RunArgs, serial: Option<SerialSink>) -> Result<MachineHandle>
     return boot_pc::<hv_linux::Kvm>(args, serial);
     #[cfg(windows)]
     return boot_pc::<hv_windows::Whp>(args, serial);
-    #[cfg(target_os = "macos")]
+    #[cfg(all(target_os = "macos", target_arch = "aarch64"))]
     return boot_arm64(args, serial);
-    #[cfg(not(any(target_os = "linux", windows, target_os = "macos")))]
-    anyhow::bail!("hv runs on Linux (KVM), Windows (WHP) and macOS on Apple Silicon (HVF)");
+    #[cfg(not(any(
+        target_os = "linux",
+        windows,
+        all(target_os = "macos", target_arch = "aarch64")
+    )))]
+    {
+        let _ = (args, serial);
+        anyhow::bail!(NO_BACKEND);
+    }
 }

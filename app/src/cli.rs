@@ -15,6 +15,8 @@ pub struct Cli {
 }
 
 /// Subcommands.
+// Parsed once per process; boxing `RunArgs` would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Boot an image (the bundled demo OS when IMAGE is omitted).
@@ -22,6 +24,10 @@ pub enum Command {
     /// Measure exit cost, keystroke latency, rendering, start-up, idle CPU and memory
     /// against baselines taken in the same run (Linux/KVM).
     Bench(BenchArgs),
+    /// Check this computer's hypervisor: run hv's backend conformance suite on it and
+    /// print, per case, pass or fail with the reason, with the OS and what the hypervisor
+    /// offers. Run it first on a new machine; paste its output into bug reports.
+    Selftest,
 }
 
 /// How to read the image.

@@ -11,6 +11,7 @@ mod headless;
 mod image;
 mod runner;
 mod screen;
+mod selftest;
 mod signals;
 mod window;
 
@@ -38,6 +39,10 @@ fn main() {
             }
         },
         cli::Command::Bench(args) => bench::run(&args).unwrap_or_else(|e| {
+            eprintln!("hv: error: {e:#}");
+            1
+        }),
+        cli::Command::Selftest => selftest::run().unwrap_or_else(|e| {
             eprintln!("hv: error: {e:#}");
             1
         }),

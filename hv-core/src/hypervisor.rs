@@ -46,6 +46,13 @@ pub trait Hypervisor: Sized {
     /// A short name for logs and reports ("KVM", "WHP", "HVF").
     fn name(&self) -> &'static str;
 
+    /// What the probe found, as (what, value) lines for `hv selftest` and bug reports:
+    /// API version, the capabilities hv relies on, which implementation this is. Empty
+    /// when the backend has nothing to add to its name.
+    fn features(&self) -> Vec<(&'static str, String)> {
+        Vec::new()
+    }
+
     /// Creates an empty VM.
     fn create_vm(&self, config: &VmConfig) -> Result<Self::Vm>;
 }

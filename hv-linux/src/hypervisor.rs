@@ -44,6 +44,20 @@ fn open_error(dev: &str, errno: i32) -> HvError {
     }
 }
 
+/// Which KVM implementations are loaded (`/sys/module/<name>`): kvm_intel and kvm_amd are
+/// hardware-assisted; others (kvm_pvm, for example) are worth naming in a bug report.
+fn kvm_modules() -> String {
+    let found: Vec<&str> = ["kvm_intel", "kvm_amd", "kvm_pvm", "kvm_arm"]
+        .into_iter()
+        .filter(|m| std::path::Path::new("/sys/module").join(m).exists())
+        .collect();
+    if found.is_empty() {
+        "unknown (no kvm_* module in /sys/module)".into()
+    } else {
+        found.join(", ")
+    }
+}
+
 /// Opens the KVM device, mapping every failure to one actionable line.
 fn open_device() -> Result<kvm_ioctls::Kvm> {
     use std::os::unix::ffi::OsStrExt;
@@ -85,6 +99,31 @@ impl Hypervisor for Kvm {
 
     fn name(&self) -> &'static str {
         "KVM"
+    }
+
+    fn features(&self) -> Vec<(&'static str, String)> {
+        let yes_no = |cap| {
+            if self.kvm.check_extension(cap) {
+                "yes"
+            } else {
+                "no"
+            }
+            .to_owned()
+        };
+        vec![
+            ("device", device_path().to_string_lossy().into_owned()),
+            ("API version", self.kvm.get_api_version().to_string()),
+            ("module", kvm_modules()),
+            ("immediate exit", yes_no(Cap::ImmediateExit)),
+            ("vCPU events", yes_no(Cap::VcpuEvents)),
+            ("max vCPUs", self.kvm.get_max_vcpus().to_string()),
+            (
+                "vCPU mmap size",
+                self.kvm
+                    .get_vcpu_mmap_size()
+                    .map_or_else(|e| format!("unknown ({e})"), |n| format!("{n} bytes")),
+            ),
+        ]
     }
 
     fn create_vm(&self, config: &VmConfig) -> Result<KvmVm> {

@@ -9,22 +9,28 @@
 //! The bench re-runs its own binary for the process-level figures and for callgrind
 //! (`hv bench --child SPEC`, hidden), so one `hv` binary is all it needs.
 
-mod guests;
-mod plot;
-mod render;
-mod report;
-mod stats;
-
+// Every section compares against a raw KVM loop or reads /proc, so the whole bench is
+// Linux-only for now; elsewhere `hv bench` says so in one line.
 #[cfg(target_os = "linux")]
 mod callgrind;
 #[cfg(target_os = "linux")]
 mod exits;
 #[cfg(target_os = "linux")]
+mod guests;
+#[cfg(target_os = "linux")]
 mod keys;
+#[cfg(target_os = "linux")]
+mod plot;
 #[cfg(target_os = "linux")]
 mod process;
 #[cfg(target_os = "linux")]
 mod raw_kvm;
+#[cfg(target_os = "linux")]
+mod render;
+#[cfg(target_os = "linux")]
+mod report;
+#[cfg(target_os = "linux")]
+mod stats;
 #[cfg(target_os = "linux")]
 mod suite;
 

@@ -16,6 +16,7 @@
 use crate::Hypervisor;
 
 pub mod io_log;
+pub mod selftest;
 pub mod watchdog;
 pub mod x86;
 
@@ -53,7 +54,7 @@ macro_rules! conformance_tests {
         mod x86 {
             #[allow(unused_imports)]
             use super::*;
-            $crate::__x86_conformance_cases!($hv);
+            $crate::__x86_conformance_cases!($crate::__conformance_test; $hv);
         }
     };
 }

@@ -193,33 +193,64 @@ impl<H: X86Backend> Guest<H> {
     }
 }
 
-/// Calls `$crate::__conformance_test!($hv; x86::group::case)` for every x86 case. The list of cases lives
-/// here so adding a case is one line.
+/// The x86 cases, in the order they run: calls `$cb!($hv; x86::group::case)` for each.
+/// This list is the only one: the `#[test]` functions of
+/// [`conformance_tests!`](crate::conformance_tests) and [`cases`] (for `hv selftest`) are
+/// both generated from it, so adding a case is one line.
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __x86_conformance_cases {
-    ($hv:ty) => {
-        $crate::__conformance_test!($hv; x86::io::pio_out_sizes);
-        $crate::__conformance_test!($hv; x86::io::pio_in_sizes);
-        $crate::__conformance_test!($hv; x86::io::rep_outsb);
-        $crate::__conformance_test!($hv; x86::io::rep_insw);
-        $crate::__conformance_test!($hv; x86::mmio::mmio_write_sizes);
-        $crate::__conformance_test!($hv; x86::mmio::mmio_read_sizes);
-        $crate::__conformance_test!($hv; x86::modes::hlt_exits_after_the_instruction);
-        $crate::__conformance_test!($hv; x86::modes::entry_real_mode);
-        $crate::__conformance_test!($hv; x86::modes::entry_protected_mode);
-        $crate::__conformance_test!($hv; x86::modes::entry_long_mode);
-        $crate::__conformance_test!($hv; x86::memory::guest_writes_host_reads);
-        $crate::__conformance_test!($hv; x86::memory::host_writes_guest_reads);
-        $crate::__conformance_test!($hv; x86::memory::rom_writes_exit_as_mmio);
-        $crate::__conformance_test!($hv; x86::interrupts::interrupt_injection_real_mode);
-        $crate::__conformance_test!($hv; x86::interrupts::interrupt_window_opens_after_sti);
-        $crate::__conformance_test!($hv; x86::interrupts::reset_discards_queued_events);
-        $crate::__conformance_test!($hv; x86::kick::kick_while_spinning);
-        $crate::__conformance_test!($hv; x86::kick::kick_before_run_is_sticky);
-        $crate::__conformance_test!($hv; x86::kick::kick_after_vcpu_drop_is_harmless);
-        $crate::__conformance_test!($hv; x86::regs::regs_round_trip);
-        $crate::__conformance_test!($hv; x86::regs::sregs_round_trip);
-        $crate::__conformance_test!($hv; x86::fault::triple_fault_stops_the_guest);
+    ($cb:path; $hv:ty) => {
+        $cb!($hv; x86::io::pio_out_sizes);
+        $cb!($hv; x86::io::pio_in_sizes);
+        $cb!($hv; x86::io::rep_outsb);
+        $cb!($hv; x86::io::rep_insw);
+        $cb!($hv; x86::mmio::mmio_write_sizes);
+        $cb!($hv; x86::mmio::mmio_read_sizes);
+        $cb!($hv; x86::modes::hlt_exits_after_the_instruction);
+        $cb!($hv; x86::modes::entry_real_mode);
+        $cb!($hv; x86::modes::entry_protected_mode);
+        $cb!($hv; x86::modes::entry_long_mode);
+        $cb!($hv; x86::memory::guest_writes_host_reads);
+        $cb!($hv; x86::memory::host_writes_guest_reads);
+        $cb!($hv; x86::memory::rom_writes_exit_as_mmio);
+        $cb!($hv; x86::interrupts::interrupt_injection_real_mode);
+        $cb!($hv; x86::interrupts::interrupt_window_opens_after_sti);
+        $cb!($hv; x86::interrupts::reset_discards_queued_events);
+        $cb!($hv; x86::kick::kick_while_spinning);
+        $cb!($hv; x86::kick::kick_before_run_is_sticky);
+        $cb!($hv; x86::kick::kick_after_vcpu_drop_is_harmless);
+        $cb!($hv; x86::regs::regs_round_trip);
+        $cb!($hv; x86::regs::sregs_round_trip);
+        $cb!($hv; x86::fault::triple_fault_stops_the_guest);
     };
+}
+
+/// One case of the suite, for runners outside `#[test]` (`hv selftest`).
+pub struct Case<H: X86Backend> {
+    /// `x86::<case>`.
+    pub name: &'static str,
+    /// Runs the case; panics with the reason on failure.
+    pub run: fn(&H),
+}
+
+impl<H: X86Backend> std::fmt::Debug for Case<H> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name)
+    }
+}
+
+/// Every x86 case, in suite order.
+pub fn cases<H: X86Backend>() -> Vec<Case<H>> {
+    let mut all = Vec::new();
+    macro_rules! push {
+        ($h:ty; $arch:ident :: $group:ident :: $case:ident) => {
+            all.push(Case {
+                name: concat!(stringify!($arch), "::", stringify!($case)),
+                run: $group::$case::<$h>,
+            });
+        };
+    }
+    crate::__x86_conformance_cases!(push; H);
+    all
 }
