@@ -13,22 +13,22 @@ use crate::cli::RunArgs;
 pub use hv_linux::Kvm as Backend;
 
 /// What `hv run` says on a host without a hypervisor backend.
-#[cfg(all(target_os = "macos", not(target_arch = "aarch64")))]
+#[cfg(all(target_os = "macos", not(has_backend)))]
 pub const NO_BACKEND: &str = "hv has no hypervisor backend on Intel Macs: it runs guests \
      through Hypervisor.framework on Apple Silicon, KVM on Linux and the Windows Hypervisor \
      Platform on Windows";
 /// What `hv run` says on a host without a hypervisor backend.
-#[cfg(not(any(target_os = "linux", windows, target_os = "macos")))]
+#[cfg(all(not(target_os = "macos"), not(has_backend)))]
 pub const NO_BACKEND: &str = "hv runs on Linux (KVM), Windows (Windows Hypervisor Platform) \
      and macOS on Apple Silicon (Hypervisor.framework); this system has none of them";
 
 /// The arm64 demo (built by `assets/arm64/build.sh`), booted when no IMAGE is given on a
 /// Mac.
-#[cfg(all(target_os = "macos", target_arch = "aarch64"))]
+#[cfg(hvf_host)]
 pub const ARM64_DEMO_IMAGE: &[u8] = include_bytes!("../../assets/arm64-demo.img");
 
 /// Boots the PC on `H` (KVM or WHP).
-#[cfg(any(target_os = "linux", windows))]
+#[cfg(pc_host)]
 fn boot_pc<H: hv_core::Hypervisor>(
     args: &RunArgs,
     serial: Option<SerialSink>,
@@ -56,7 +56,7 @@ where
 
 /// Boots the arm64 board on Hypervisor.framework: the in-kernel GICv3 where macOS has one
 /// (15+), else the vCPU's IRQ line.
-#[cfg(all(target_os = "macos", target_arch = "aarch64"))]
+#[cfg(hvf_host)]
 fn boot_arm64(args: &RunArgs, serial: Option<SerialSink>) -> Result<MachineHandle> {
     use hv_core::Hypervisor;
     use hv_core::machine::arm64::{Arm64Config, launch as launch_arm64};
@@ -98,13 +98,9 @@ pub fn boot(args: &RunArgs, serial: Option<SerialSink>) -> Result<MachineHandle>
     return boot_pc::<hv_linux::Kvm>(args, serial);
     #[cfg(windows)]
     return boot_pc::<hv_windows::Whp>(args, serial);
-    #[cfg(all(target_os = "macos", target_arch = "aarch64"))]
+    #[cfg(hvf_host)]
     return boot_arm64(args, serial);
-    #[cfg(not(any(
-        target_os = "linux",
-        windows,
-        all(target_os = "macos", target_arch = "aarch64")
-    )))]
+    #[cfg(not(has_backend))]
     {
         let _ = (args, serial);
         anyhow::bail!(NO_BACKEND);

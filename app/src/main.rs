@@ -8,6 +8,7 @@ mod backend;
 mod bench;
 mod cli;
 mod headless;
+#[cfg(has_backend)]
 mod image;
 mod runner;
 mod screen;

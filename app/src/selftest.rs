@@ -69,13 +69,9 @@ fn backend(out: &mut impl Write) -> Result<i32> {
     return suite::x86::<hv_linux::Kvm>(out);
     #[cfg(windows)]
     return suite::x86::<hv_windows::Whp>(out);
-    #[cfg(all(target_os = "macos", target_arch = "aarch64"))]
+    #[cfg(hvf_host)]
     return suite::arm64::<hv_apple::Hvf>(out);
-    #[cfg(not(any(
-        target_os = "linux",
-        windows,
-        all(target_os = "macos", target_arch = "aarch64")
-    )))]
+    #[cfg(not(has_backend))]
     {
         writeln!(out, "  backend   none: {}", crate::backend::NO_BACKEND)?;
         Ok(1)
@@ -83,11 +79,7 @@ fn backend(out: &mut impl Write) -> Result<i32> {
 }
 
 /// Hosts with a backend.
-#[cfg(any(
-    target_os = "linux",
-    windows,
-    all(target_os = "macos", target_arch = "aarch64")
-))]
+#[cfg(has_backend)]
 mod suite {
     use std::io::Write;
 
@@ -112,7 +104,7 @@ mod suite {
         }
     }
 
-    #[cfg(any(target_os = "linux", windows))]
+    #[cfg(pc_host)]
     pub(super) fn x86<H: hv_core::testing::x86::X86Backend>(out: &mut impl Write) -> Result<i32> {
         let Some(hv) = probe::<H>(out)? else {
             return Ok(1);
@@ -123,7 +115,7 @@ mod suite {
         summary(out, &results)
     }
 
-    #[cfg(all(target_os = "macos", target_arch = "aarch64"))]
+    #[cfg(hvf_host)]
     pub(super) fn arm64<H>(out: &mut impl Write) -> Result<i32>
     where
         H: Hypervisor,

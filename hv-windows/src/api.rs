@@ -46,6 +46,9 @@ pub(crate) type MapGpaRangeFn = unsafe extern "system" fn(
     u64,
     WHV_MAP_GPA_RANGE_FLAGS,
 ) -> HRESULT;
+/// `WHvUnmapGpaRange`.
+pub(crate) type UnmapGpaRangeFn =
+    unsafe extern "system" fn(WHV_PARTITION_HANDLE, u64, u64) -> HRESULT;
 /// `WHvCreateVirtualProcessor` and `WHvCancelRunVirtualProcessor` (index, flags).
 pub(crate) type VpFlagsFn = unsafe extern "system" fn(WHV_PARTITION_HANDLE, u32, u32) -> HRESULT;
 /// `WHvDeleteVirtualProcessor`.
@@ -111,6 +114,7 @@ pub(crate) struct WhpApi {
     pub delete_partition: PartitionFn,
     pub set_partition_property: SetPartitionPropertyFn,
     pub map_gpa_range: MapGpaRangeFn,
+    pub unmap_gpa_range: UnmapGpaRangeFn,
     pub create_virtual_processor: VpFlagsFn,
     pub delete_virtual_processor: DeleteVpFn,
     pub run_virtual_processor: RunVpFn,
@@ -132,9 +136,9 @@ pub const ENABLE_COMMAND: &str =
 /// The one-line "what is missing and what to do" text for a DLL that cannot be loaded.
 pub(crate) fn missing_feature_message(dll: &str, win32_error: u32) -> String {
     format!(
-        "{dll} could not be loaded (Windows error {win32_error}): the Windows Hypervisor \
-         Platform feature is not installed. Enable it from an elevated prompt with \
-         `{ENABLE_COMMAND}` and reboot"
+        "the Windows Hypervisor Platform is not enabled ({dll} could not be loaded: Windows \
+         error {win32_error}); enable it from an elevated prompt with `{ENABLE_COMMAND}` and \
+         reboot"
     )
 }
 
@@ -239,6 +243,7 @@ mod loader {
                 SetPartitionPropertyFn
             ),
             map_gpa_range: resolve!(p, PLATFORM_DLL, c"WHvMapGpaRange", MapGpaRangeFn),
+            unmap_gpa_range: resolve!(p, PLATFORM_DLL, c"WHvUnmapGpaRange", UnmapGpaRangeFn),
             create_virtual_processor: resolve!(
                 p,
                 PLATFORM_DLL,
@@ -313,6 +318,7 @@ const _: () = {
     let _: PartitionFn = w::WHvDeletePartition;
     let _: SetPartitionPropertyFn = w::WHvSetPartitionProperty;
     let _: MapGpaRangeFn = w::WHvMapGpaRange;
+    let _: UnmapGpaRangeFn = w::WHvUnmapGpaRange;
     let _: VpFlagsFn = w::WHvCreateVirtualProcessor;
     let _: DeleteVpFn = w::WHvDeleteVirtualProcessor;
     let _: RunVpFn = w::WHvRunVirtualProcessor;
@@ -334,9 +340,26 @@ mod tests {
     fn missing_dll_message_names_the_feature_and_the_command() {
         let m = missing_feature_message("WinHvPlatform.dll", 126);
         assert!(m.contains("WinHvPlatform.dll"));
-        assert!(m.contains("Windows Hypervisor Platform"));
+        assert!(m.contains("the Windows Hypervisor Platform is not enabled"), "{m}");
         assert!(m.contains("DISM /Online /Enable-Feature /FeatureName:HypervisorPlatform /All"));
         assert!(!m.contains('\n'));
+    }
+
+    /// On Windows the real loader runs: with the feature the table loads; without it
+    /// (for example under Wine, which has no WinHvPlatform.dll) the error names the DLL
+    /// and the command that installs the feature.
+    #[cfg(all(windows, target_arch = "x86_64"))]
+    #[test]
+    fn load_finds_the_dlls_or_names_the_missing_feature() {
+        match WhpApi::load() {
+            Ok(_) => {}
+            Err(HvError::Unavailable(m)) => {
+                assert!(m.contains(".dll"), "{m}");
+                assert!(m.contains(ENABLE_COMMAND) || m.contains("too old"), "{m}");
+                assert!(!m.contains('\n'));
+            }
+            Err(other) => panic!("{other:?}"),
+        }
     }
 
     #[cfg(not(windows))]

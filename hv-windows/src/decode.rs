@@ -10,6 +10,9 @@ use hv_core::arch::x86::Segment;
 use hv_core::arch::x86::cpuid::CpuidResult;
 use windows_sys::Win32::System::Hypervisor::*;
 
+use crate::defs::{
+    MSR_ACCESS_IS_WRITE, VP_CONTEXT_INSTRUCTION_LENGTH_MASK, exec_state, memory_access,
+};
 use crate::io::{CodeSize, PortAccess};
 use crate::regs::segment_from_whv;
 
@@ -47,12 +50,12 @@ impl VpState {
             rip: vp.Rip,
             rflags: vp.Rflags,
             cs: segment_from_whv(&vp.Cs),
-            cpl: (es & 0x3) as u8,
-            protected_mode: es & (1 << 2) != 0,
-            long_mode_active: es & (1 << 4) != 0,
-            instruction_len: vp._bitfield & 0xF,
-            interruption_pending: es & (1 << 6) != 0,
-            interrupt_shadow: es & (1 << 12) != 0,
+            cpl: (es & exec_state::CPL_MASK) as u8,
+            protected_mode: es & exec_state::CR0_PE != 0,
+            long_mode_active: es & exec_state::EFER_LMA != 0,
+            instruction_len: vp._bitfield & VP_CONTEXT_INSTRUCTION_LENGTH_MASK,
+            interruption_pending: es & exec_state::INTERRUPTION_PENDING != 0,
+            interrupt_shadow: es & exec_state::INTERRUPT_SHADOW != 0,
         }
     }
 
@@ -91,6 +94,18 @@ pub(crate) enum AccessKind {
     Execute,
     /// The reserved value 3.
     Reserved,
+}
+
+impl AccessKind {
+    /// "read", "write", "instruction fetch" (for reports).
+    pub(crate) fn describe(self) -> &'static str {
+        match self {
+            AccessKind::Read => "read",
+            AccessKind::Write => "write",
+            AccessKind::Execute => "instruction fetch",
+            AccessKind::Reserved => "access of reserved type 3",
+        }
+    }
 }
 
 /// A `WHvRunVpExitReasonMemoryAccess` payload.
@@ -187,14 +202,14 @@ pub(crate) fn decode(ctx: &WHV_RUN_VP_EXIT_CONTEXT) -> (VpState, Exit) {
             Exit::Memory(MemoryExit {
                 gpa: m.Gpa,
                 gva: m.Gva,
-                kind: match info & 0x3 {
-                    0 => AccessKind::Read,
-                    1 => AccessKind::Write,
-                    2 => AccessKind::Execute,
+                kind: match (info & memory_access::ACCESS_TYPE_MASK) as i32 {
+                    WHvMemoryAccessRead => AccessKind::Read,
+                    WHvMemoryAccessWrite => AccessKind::Write,
+                    WHvMemoryAccessExecute => AccessKind::Execute,
                     _ => AccessKind::Reserved,
                 },
-                gpa_unmapped: info & (1 << 2) != 0,
-                gva_valid: info & (1 << 3) != 0,
+                gpa_unmapped: info & memory_access::GPA_UNMAPPED != 0,
+                gva_valid: info & memory_access::GVA_VALID != 0,
                 bytes: InsnBytes::new(m.InstructionByteCount, m.InstructionBytes),
             })
         }
@@ -217,7 +232,7 @@ pub(crate) fn decode(ctx: &WHV_RUN_VP_EXIT_CONTEXT) -> (VpState, Exit) {
             Exit::Msr {
                 number: m.MsrNumber,
                 // SAFETY: see above.
-                is_write: unsafe { m.AccessInfo.AsUINT32 } & 1 != 0,
+                is_write: unsafe { m.AccessInfo.AsUINT32 } & MSR_ACCESS_IS_WRITE != 0,
                 rax: m.Rax,
                 rdx: m.Rdx,
             }
@@ -461,11 +476,6 @@ mod tests {
             let f = Fixture::new(reason, 0, 0x2, 0, 0, REAL_CS);
             assert_eq!(decode(&f.context()).1, exit, "reason {reason:#x}");
         }
-        assert_eq!(WHvRunVpExitReasonX64Halt, 8);
-        assert_eq!(WHvRunVpExitReasonX64InterruptWindow, 7);
-        assert_eq!(WHvRunVpExitReasonCanceled, 0x2001);
-        assert_eq!(WHvRunVpExitReasonUnrecoverableException, 4);
-        assert_eq!(WHvRunVpExitReasonInvalidVpRegisterValue, 5);
     }
 
     #[test]

@@ -311,7 +311,8 @@ pub(crate) static CALLBACKS: WHV_EMULATOR_CALLBACKS = WHV_EMULATOR_CALLBACKS {
 pub(crate) struct EmulatorStatus(pub u32);
 
 impl EmulatorStatus {
-    const BITS: [&'static str; 10] = [
+    /// `WHV_EMULATOR_STATUS` bit names, indexed by bit position (WinHvEmulation.h).
+    pub(crate) const BITS: [&'static str; 10] = [
         "EmulationSuccessful",
         "InternalEmulationFailure",
         "IoPortCallbackFailed",

@@ -21,16 +21,19 @@ impl PortAccess {
     /// Decodes `AccessInfo.AsUINT32` (bit 0 IsWrite, bits 1-3 AccessSize, bit 4 StringOp,
     /// bit 5 RepPrefix). `None` for a size other than 1, 2 or 4.
     pub(crate) fn decode(port: u16, access_info: u32) -> Option<Self> {
-        let size = ((access_info >> 1) & 0x7) as u8;
+        use crate::defs::io_access::{
+            ACCESS_SIZE_MASK, ACCESS_SIZE_SHIFT, IS_WRITE, REP_PREFIX, STRING_OP,
+        };
+        let size = ((access_info >> ACCESS_SIZE_SHIFT) & ACCESS_SIZE_MASK) as u8;
         if !matches!(size, 1 | 2 | 4) {
             return None;
         }
         Some(Self {
             port,
             size,
-            is_write: access_info & 1 != 0,
-            string: access_info & (1 << 4) != 0,
-            rep: access_info & (1 << 5) != 0,
+            is_write: access_info & IS_WRITE != 0,
+            string: access_info & STRING_OP != 0,
+            rep: access_info & REP_PREFIX != 0,
         })
     }
 
@@ -70,9 +73,10 @@ pub(crate) enum CodeSize {
 impl CodeSize {
     /// From EFER.LMA and the CS attribute word (L bit 13, D/B bit 14).
     pub(crate) fn from_cs(long_mode_active: bool, cs_attributes: u16) -> Self {
-        if long_mode_active && cs_attributes & (1 << 13) != 0 {
+        use crate::defs::segment::{DEFAULT, LONG};
+        if long_mode_active && cs_attributes & LONG != 0 {
             CodeSize::Bits64
-        } else if cs_attributes & (1 << 14) != 0 {
+        } else if cs_attributes & DEFAULT != 0 {
             CodeSize::Bits32
         } else {
             CodeSize::Bits16

@@ -1,13 +1,23 @@
 //! Kicking a running vCPU from another thread, safely against vCPU teardown.
 //!
-//! `WHvCancelRunVirtualProcessor` may be called from any thread (MSDocs). Two hazards:
+//! `WHvCancelRunVirtualProcessor` may be called from any thread (MSDocs). WHP latches
+//! it: the call sets a cancel-pending flag on the VP that the next (or the current)
+//! `WHvRunVirtualProcessor` consumes by returning `WHvRunVpExitReasonCanceled`, so a
+//! cancel issued while the VP is outside the run call cancels the next run
+//! (hyperlight `docs/cancellation.md`, "Windows Platform Differences"; QEMU's whpx
+//! relies on the same latch when it cancels before entering). Two things follow:
+//!
+//! * **Exactly one `Kicked` per kick.** A kick sets `pending` and then cancels. The
+//!   vCPU reports `Kicked` only when it consumes `pending`: before entering (the kick
+//!   landed between two runs) or at a `Canceled` exit. A kick consumed before entry
+//!   leaves its latched cancel behind; the next run returns `Canceled` at once with
+//!   `pending` clear, and the vCPU re-enters instead of reporting that kick twice.
+//!   Several kicks before one consumption coalesce into one `Kicked`, as the trait
+//!   documents. A kick is never lost: `pending` is set before the cancel, and the vCPU
+//!   checks it before every entry and at every `Canceled` exit.
 //! * **Teardown.** A kick after the VP (or partition) is deleted must not touch it. The
 //!   kick holds a read lock on the target while it cancels; the vCPU's drop takes the
 //!   write lock and clears the target *before* deleting the VP.
-//! * **Lost kicks.** Whether a cancel issued while the VP is outside
-//!   `WHvRunVirtualProcessor` is latched into the next run is undocumented
-//!   (notes/backends.md §1.7). So a kick first sets a sticky flag, which the vCPU checks
-//!   before every entry, then cancels.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{PoisonError, RwLock};
@@ -40,7 +50,8 @@ impl KickGate {
         }
     }
 
-    /// Marks a kick pending, then forces the VP out if it still exists.
+    /// Marks a kick pending, then forces the VP out (or makes its next run return at
+    /// once) if it still exists.
     pub(crate) fn kick(&self) {
         self.pending.store(true, Ordering::SeqCst);
         let target = self.target.read().unwrap_or_else(PoisonError::into_inner);
@@ -55,7 +66,8 @@ impl KickGate {
         }
     }
 
-    /// Consumes a pending kick.
+    /// Consumes a pending kick: true if one was pending (report `Kicked`), false if a
+    /// `Canceled` exit is the latched echo of a kick already reported.
     pub(crate) fn take_pending(&self) -> bool {
         self.pending.swap(false, Ordering::SeqCst)
     }

@@ -14,13 +14,18 @@
 
 pub mod api;
 mod decode;
+mod defs;
 mod emulator;
+#[cfg(test)]
+mod fake;
 pub mod hresult;
 mod inject;
 mod io;
 mod kick;
 mod layout;
 mod partition;
+#[cfg(test)]
+mod pins;
 mod regs;
 mod vcpu;
 
@@ -148,5 +153,54 @@ impl Vm for WhpVm {
             )));
         }
         WhpVcpu::create(Arc::clone(&self.partition), id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use hv_core::GuestMemory;
+
+    use super::*;
+
+    fn fake_whp() -> Whp {
+        Whp {
+            api: &fake::FAKE,
+            features: 0,
+        }
+    }
+
+    #[test]
+    fn a_vm_maps_memory_and_creates_only_the_vcpus_it_has() {
+        let whp = fake_whp();
+        let mut vm = whp.create_vm(&VmConfig::default()).expect("vm");
+        let mem = GuestMemory::ram(0x1_0000).expect("ram");
+        vm.map_memory(&mem).expect("map");
+        let h = vm.partition.handle;
+        assert_eq!(
+            fake::with(h, |s| s.maps.clone()),
+            [(0, 0x1_0000, partition::map_flags(false))]
+        );
+        assert!(
+            vm.map_memory(&mem).is_err(),
+            "memory is mapped once, before vCPUs"
+        );
+        let vcpu = vm.create_vcpu(0).expect("vcpu 0");
+        assert!(matches!(
+            vm.create_vcpu(1),
+            Err(HvError::InvalidArgument(_))
+        ));
+        drop(vcpu);
+        drop(vm);
+        assert!(fake::with(h, |s| s.vp_deleted && s.deleted));
+        assert!(fake::violations(h).is_empty());
+    }
+
+    #[test]
+    fn a_vm_needs_a_vcpu() {
+        let config = VmConfig { vcpus: 0 };
+        assert!(matches!(
+            fake_whp().create_vm(&config),
+            Err(HvError::InvalidArgument(_))
+        ));
     }
 }

@@ -5,69 +5,26 @@
 //! partition or deletes what it made.
 
 use std::ffi::c_void;
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock, PoisonError};
 
-use hv_core::arch::x86::cpuid::{self, CpuidResult};
 use hv_core::{GuestMemory, HvError, MemoryRegionInfo, Result};
 use windows_sys::Win32::Foundation::WHV_E_UNKNOWN_PROPERTY;
 use windows_sys::Win32::System::Hypervisor::*;
 
 use crate::api::WhpApi;
+use crate::defs::EXTENDED_VM_EXITS_X64_CPUID;
 use crate::hresult::{check, describe};
 use crate::layout::{RegValue, values_mut_ptr, values_ptr};
 
 /// WHP maps guest memory in 4 KiB pages (MSDocs WHvMapGpaRange).
 const PAGE: u64 = 0x1000;
 
-/// CPUID leaves whose results hv overrides, each as the host reports it after
-/// [`cpuid::adjust`]. Leaf 1 carries the APIC bits that must be hidden.
-const OVERRIDDEN_LEAVES: [u32; 1] = [1];
-
-/// CPUID.1:ECX bit 27, OSXSAVE: mirrors the *guest's* CR4.OSXSAVE, which a static
-/// result list cannot follow; a fresh guest has CR4.OSXSAVE = 0.
-const LEAF1_ECX_OSXSAVE: u32 = 1 << 27;
-
-/// The `WHvPartitionPropertyCodeCpuidResultList` entries for `host` results.
-pub(crate) fn cpuid_result_list(host: impl Fn(u32) -> CpuidResult) -> Vec<WHV_X64_CPUID_RESULT> {
-    OVERRIDDEN_LEAVES
-        .iter()
-        .map(|&leaf| {
-            let mut r = host(leaf);
-            cpuid::adjust(leaf, 0, &mut r);
-            if leaf == 1 {
-                r.ecx &= !LEAF1_ECX_OSXSAVE;
-            }
-            WHV_X64_CPUID_RESULT {
-                Function: leaf,
-                Reserved: [0; 3],
-                Eax: r.eax,
-                Ebx: r.ebx,
-                Ecx: r.ecx,
-                Edx: r.edx,
-            }
-        })
-        .collect()
-}
-
-/// The host's CPUID answer for `leaf` (subleaf 0).
-#[cfg(target_arch = "x86_64")]
-pub(crate) fn host_cpuid(leaf: u32) -> CpuidResult {
-    #[allow(unused_unsafe)]
-    // SAFETY: CPUID exists on every x86-64 CPU; it has no memory effects.
-    let r = unsafe { std::arch::x86_64::__cpuid_count(leaf, 0) };
-    CpuidResult {
-        eax: r.eax,
-        ebx: r.ebx,
-        ecx: r.ecx,
-        edx: r.edx,
-    }
-}
-
-/// Off x86-64 there is no WHP x86 guest; the API table never loads there.
-#[cfg(not(target_arch = "x86_64"))]
-pub(crate) fn host_cpuid(_leaf: u32) -> CpuidResult {
-    CpuidResult::default()
-}
+/// CPUID leaves that exit to hv (`WHvPartitionPropertyCodeCpuidExitList`). Leaf 1 has
+/// the APIC bits hv hides ([`hv_core::arch::x86::cpuid::adjust`]) and OSXSAVE, which
+/// follows the guest's CR4 and so cannot be a static `CpuidResultList` entry. The exit
+/// handler starts from WHP's own answer (`DefaultResult*`: the partition's processor,
+/// not the root partition's), as QEMU's and crosvm's whpx do.
+pub(crate) const CPUID_EXIT_LEAVES: [u32; 1] = [1];
 
 /// `WHvMapGpaRange` flags: ROM is R|X (guest writes exit as MMIO), RAM is R|W|X.
 pub(crate) fn map_flags(read_only: bool) -> WHV_MAP_GPA_RANGE_FLAGS {
@@ -100,22 +57,23 @@ pub(crate) struct Partition {
     pub(crate) handle: WHV_PARTITION_HANDLE,
     /// The mapped memory, kept alive until the partition is deleted.
     memory: OnceLock<GuestMemory>,
+    /// Memory that a failed [`Self::map_memory`] could not unmap again: the partition
+    /// may still map it, so it lives as long as the partition. The lock also serializes
+    /// `map_memory` calls.
+    retained: Mutex<Vec<GuestMemory>>,
 }
 
 impl Partition {
     /// Creates a partition with `processors` VPs, no in-hypervisor APIC (so HLT and
-    /// interrupt windows exit to us) and the adjusted CPUID leaves, then sets it up.
+    /// interrupt windows exit to us) and CPUID exits for [`CPUID_EXIT_LEAVES`], then
+    /// sets it up.
     pub(crate) fn create(api: &'static WhpApi, processors: u32) -> Result<Self> {
         let mut handle: WHV_PARTITION_HANDLE = 0;
         // SAFETY: `handle` is a valid out-pointer.
         check("WHvCreatePartition", unsafe {
             (api.create_partition)(&mut handle)
         })?;
-        let partition = Self {
-            api,
-            handle,
-            memory: OnceLock::new(),
-        };
+        let partition = Self::from_handle(api, handle);
         partition.configure(processors)?;
         // SAFETY: the handle is a live partition with its processor count set.
         check("WHvSetupPartition", unsafe {
@@ -124,87 +82,115 @@ impl Partition {
         Ok(partition)
     }
 
-    /// A partition around a fake API table, for the vCPU tests.
-    #[cfg(test)]
-    pub(crate) fn for_tests(api: &'static WhpApi) -> Self {
+    fn from_handle(api: &'static WhpApi, handle: WHV_PARTITION_HANDLE) -> Self {
         Self {
             api,
-            handle: 1,
+            handle,
             memory: OnceLock::new(),
+            retained: Mutex::new(Vec::new()),
         }
     }
 
+    /// A partition around a fake API table, for the vCPU tests (a fresh handle each).
+    #[cfg(test)]
+    pub(crate) fn for_tests(api: &'static WhpApi) -> Self {
+        Self::from_handle(api, crate::fake::new_partition())
+    }
+
     fn configure(&self, processors: u32) -> Result<()> {
-        self.set_property(
+        self.set_scalar(
             "WHvSetPartitionProperty(ProcessorCount)",
             WHvPartitionPropertyCodeProcessorCount,
-            &processors.to_le_bytes(),
+            |p| p.ProcessorCount = processors,
         )?;
-        let none: WHV_X64_LOCAL_APIC_EMULATION_MODE = WHvX64LocalApicEmulationModeNone;
-        match self.set_property(
+        self.set_scalar(
+            "WHvSetPartitionProperty(ExtendedVmExits)",
+            WHvPartitionPropertyCodeExtendedVmExits,
+            |p| {
+                p.ExtendedVmExits = WHV_EXTENDED_VM_EXITS {
+                    AsUINT64: EXTENDED_VM_EXITS_X64_CPUID,
+                }
+            },
+        )?;
+        self.set_list(
+            "WHvSetPartitionProperty(CpuidExitList)",
+            WHvPartitionPropertyCodeCpuidExitList,
+            &CPUID_EXIT_LEAVES,
+        )?;
+        match self.set_scalar(
             "WHvSetPartitionProperty(LocalApicEmulationMode)",
             WHvPartitionPropertyCodeLocalApicEmulationMode,
-            &none.to_le_bytes(),
+            |p| p.LocalApicEmulationMode = WHvX64LocalApicEmulationModeNone,
         ) {
             // Builds that predate the property have no APIC emulation at all.
             Err(HvError::Api { code, .. }) if code == u64::from(WHV_E_UNKNOWN_PROPERTY as u32) => {
                 log::info!(
                     "LocalApicEmulationMode unknown to this WHP; no APIC emulation by default"
                 );
+                Ok(())
             }
-            other => other?,
+            other => other,
         }
-        let list = cpuid_result_list(host_cpuid);
-        let bytes: Vec<u8> = list
-            .iter()
-            .flat_map(|r| {
-                [r.Function, 0, 0, 0, r.Eax, r.Ebx, r.Ecx, r.Edx]
-                    .into_iter()
-                    .flat_map(u32::to_le_bytes)
-            })
-            .collect();
-        self.set_property(
-            "WHvSetPartitionProperty(CpuidResultList)",
-            WHvPartitionPropertyCodeCpuidResultList,
-            &bytes,
-        )
     }
 
-    fn set_property(
+    /// A fixed-size property, passed as the whole `WHV_PARTITION_PROPERTY` union with the
+    /// rest zeroed (what QEMU's and crosvm's whpx pass). `fill` sets the one field.
+    fn set_scalar(
         &self,
         op: &'static str,
         code: WHV_PARTITION_PROPERTY_CODE,
-        value: &[u8],
+        fill: impl FnOnce(&mut WHV_PARTITION_PROPERTY),
     ) -> Result<()> {
-        let len = u32::try_from(value.len())
+        // SAFETY: WHV_PARTITION_PROPERTY is a union of plain integers; all-zero is valid.
+        let mut prop: WHV_PARTITION_PROPERTY = unsafe { std::mem::zeroed() };
+        fill(&mut prop);
+        self.set_raw(op, code, (&raw const prop).cast(), size_of_val(&prop))
+    }
+
+    /// A list property (`CpuidExitList`): the buffer size gives the element count.
+    fn set_list<T>(
+        &self,
+        op: &'static str,
+        code: WHV_PARTITION_PROPERTY_CODE,
+        list: &[T],
+    ) -> Result<()> {
+        self.set_raw(op, code, list.as_ptr().cast(), size_of_val(list))
+    }
+
+    fn set_raw(
+        &self,
+        op: &'static str,
+        code: WHV_PARTITION_PROPERTY_CODE,
+        value: *const c_void,
+        len: usize,
+    ) -> Result<()> {
+        let len = u32::try_from(len)
             .map_err(|_| HvError::InvalidArgument(format!("{op}: value too large")))?;
-        // SAFETY: `value` is a readable buffer of `len` bytes in the property's layout
-        // (u32 count, u32 enum, or an array of 32-byte WHV_X64_CPUID_RESULTs).
-        let hr = unsafe {
-            (self.api.set_partition_property)(
-                self.handle,
-                code,
-                value.as_ptr().cast::<c_void>(),
-                len,
-            )
-        };
+        // SAFETY: `value` points to `len` readable bytes in the property's layout (the
+        // callers pass a whole WHV_PARTITION_PROPERTY or a slice of list elements).
+        let hr = unsafe { (self.api.set_partition_property)(self.handle, code, value, len) };
         check(op, hr)
     }
 
     /// Maps every region of `memory`; the partition keeps a clone so the host pages
-    /// outlive the mapping.
+    /// outlive the mapping. If a region cannot be mapped, the regions mapped before it
+    /// are unmapped again; any that cannot be unmapped keep `memory` alive until the
+    /// partition is deleted, so the partition never maps freed host pages.
     pub(crate) fn map_memory(&self, memory: &GuestMemory) -> Result<()> {
+        let mut retained = self.retained.lock().unwrap_or_else(PoisonError::into_inner);
         if self.memory.get().is_some() {
             return Err(HvError::InvalidArgument(
                 "guest memory is already mapped".into(),
             ));
         }
-        for r in memory.regions() {
-            check_region(&r)?;
+        let regions: Vec<MemoryRegionInfo> = memory.regions().collect();
+        for r in &regions {
+            check_region(r)?;
         }
-        for r in memory.regions() {
-            // SAFETY: `r.host` points to `r.size` bytes owned by `memory`, which the
-            // partition keeps (below) until WHvDeletePartition has run.
+        for (done, r) in regions.iter().enumerate() {
+            // SAFETY: `r.host` points to `r.size` bytes owned by `memory`. On success the
+            // partition keeps a clone (below) until WHvDeletePartition has run; on failure
+            // the mapped part is unmapped or `memory` is retained.
             let hr = unsafe {
                 (self.api.map_gpa_range)(
                     self.handle,
@@ -214,7 +200,12 @@ impl Partition {
                     map_flags(r.read_only),
                 )
             };
-            check("WHvMapGpaRange", hr)?;
+            if let Err(e) = check("WHvMapGpaRange", hr) {
+                if !self.unmap_all(&regions[..done]) {
+                    retained.push(memory.clone());
+                }
+                return Err(e);
+            }
             log::debug!(
                 "mapped {:#x}+{:#x} {}",
                 r.gpa,
@@ -225,6 +216,30 @@ impl Partition {
         self.memory
             .set(memory.clone())
             .map_err(|_| HvError::InvalidArgument("guest memory is already mapped".into()))
+    }
+
+    /// Unmaps `regions`; true if every unmap succeeded.
+    fn unmap_all(&self, regions: &[MemoryRegionInfo]) -> bool {
+        let mut all = true;
+        for r in regions.iter().rev() {
+            // SAFETY: the range was mapped by this partition; unmapping has no memory
+            // effects on the host side.
+            let hr = unsafe { (self.api.unmap_gpa_range)(self.handle, r.gpa, r.size) };
+            if let Err(e) = check("WHvUnmapGpaRange", hr) {
+                log::warn!("{e}: keeping the guest memory alive with the partition");
+                all = false;
+            }
+        }
+        all
+    }
+
+    /// How many failed mappings keep their memory alive (tests).
+    #[cfg(test)]
+    pub(crate) fn retained_count(&self) -> usize {
+        self.retained
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
     }
 
     /// The mapped memory, if any.
@@ -315,25 +330,116 @@ pub(crate) fn explain_create_error(e: HvError) -> HvError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use hv_core::memory::RegionSpec;
+
+    use crate::fake::{self, FAKE, Property};
+
+    fn property(code: WHV_PARTITION_PROPERTY_CODE, first: &[u8]) -> Property {
+        let mut bytes = if code == WHvPartitionPropertyCodeCpuidExitList {
+            Vec::new()
+        } else {
+            vec![0; size_of::<WHV_PARTITION_PROPERTY>()]
+        };
+        if bytes.is_empty() {
+            bytes.extend_from_slice(first);
+        } else {
+            bytes[..first.len()].copy_from_slice(first);
+        }
+        Property { code, bytes }
+    }
+
+    /// Before setup: the processor count, CPUID exits for leaf 1 (and no static result
+    /// list, which cannot follow the guest's CR4.OSXSAVE), no APIC emulation.
+    #[test]
+    fn create_enables_the_cpuid_exit_for_leaf_1_before_setup() {
+        let p = Partition::create(&FAKE, 1).expect("create");
+        let (properties, setup, violations) = fake::with(p.handle, |s| {
+            (s.properties.clone(), s.setup, s.violations.clone())
+        });
+        assert_eq!(
+            properties,
+            [
+                property(WHvPartitionPropertyCodeProcessorCount, &1u32.to_le_bytes()),
+                property(
+                    WHvPartitionPropertyCodeExtendedVmExits,
+                    &EXTENDED_VM_EXITS_X64_CPUID.to_le_bytes()
+                ),
+                property(WHvPartitionPropertyCodeCpuidExitList, &1u32.to_le_bytes()),
+                property(
+                    WHvPartitionPropertyCodeLocalApicEmulationMode,
+                    &WHvX64LocalApicEmulationModeNone.to_le_bytes()
+                ),
+            ]
+        );
+        assert!(setup);
+        assert!(violations.is_empty(), "{violations:?}");
+        let h = p.handle;
+        drop(p);
+        assert!(fake::with(h, |s| s.deleted));
+    }
+
+    fn three_regions() -> GuestMemory {
+        GuestMemory::new(&[
+            RegionSpec {
+                gpa: 0,
+                size: 0x4000,
+                read_only: false,
+            },
+            RegionSpec {
+                gpa: 0x10_0000,
+                size: 0x4000,
+                read_only: false,
+            },
+            RegionSpec {
+                gpa: 0xf_c000,
+                size: 0x4000,
+                read_only: true,
+            },
+        ])
+        .expect("layout")
+    }
 
     #[test]
-    fn cpuid_list_hides_the_apic_for_leaf_1() {
-        let host = |leaf| CpuidResult {
-            eax: leaf,
-            ebx: 0x0810_0800,
-            ecx: 0xffff_ffff,
-            edx: 0xffff_ffff,
-        };
-        let list = cpuid_result_list(host);
-        assert_eq!(list.len(), 1);
-        let r = &list[0];
-        assert_eq!(r.Function, 1);
-        assert_eq!(r.Edx & cpuid::LEAF1_EDX_APIC, 0);
-        assert_eq!(r.Ecx & cpuid::LEAF1_ECX_X2APIC, 0);
-        assert_eq!(r.Ecx & LEAF1_ECX_OSXSAVE, 0);
-        assert_ne!(r.Ecx & cpuid::LEAF1_ECX_HYPERVISOR, 0);
-        assert_eq!(r.Ebx >> 24, 0, "APIC ID cleared");
-        assert_eq!(r.Reserved, [0; 3]);
+    fn a_failed_map_unmaps_what_it_mapped() {
+        let p = Partition::for_tests(&FAKE);
+        let mem = three_regions();
+        let order: Vec<(u64, u64)> = mem.regions().map(|r| (r.gpa, r.size)).collect();
+        fake::with(p.handle, |s| s.fail_map_at = Some(2));
+        assert!(matches!(
+            p.map_memory(&mem),
+            Err(HvError::Api {
+                op: "WHvMapGpaRange",
+                ..
+            })
+        ));
+        let unmaps = fake::with(p.handle, |s| s.unmaps.clone());
+        assert_eq!(
+            unmaps,
+            [order[1], order[0]],
+            "both mapped regions, newest first"
+        );
+        assert!(p.memory().is_none());
+        assert_eq!(
+            p.retained_count(),
+            0,
+            "nothing left mapped, nothing retained"
+        );
+        // The partition is usable again.
+        fake::with(p.handle, |s| s.fail_map_at = None);
+        p.map_memory(&mem).expect("map");
+        assert!(p.memory().is_some());
+    }
+
+    #[test]
+    fn memory_that_cannot_be_unmapped_lives_with_the_partition() {
+        let p = Partition::for_tests(&FAKE);
+        fake::with(p.handle, |s| {
+            s.fail_map_at = Some(1);
+            s.unmap_result = windows_sys::Win32::Foundation::E_FAIL;
+        });
+        assert!(p.map_memory(&three_regions()).is_err());
+        assert_eq!(fake::with(p.handle, |s| s.unmaps.len()), 1);
+        assert_eq!(p.retained_count(), 1);
     }
 
     #[test]

@@ -55,6 +55,48 @@ pub(crate) const SREG_NAMES: [WHV_REGISTER_NAME; 16] = [
     WHvX64RegisterEfer,
 ];
 
+/// Up to [`RegBatch::CAPACITY`] registers written in one `WHvSetVirtualProcessorRegisters`
+/// call, on the stack (the exit paths build one per exit).
+pub(crate) struct RegBatch {
+    names: [WHV_REGISTER_NAME; RegBatch::CAPACITY],
+    values: [RegValue; RegBatch::CAPACITY],
+    len: usize,
+}
+
+impl RegBatch {
+    /// The largest batch an exit path builds (RAX-RDX, RIP, RFLAGS, InterruptState).
+    pub(crate) const CAPACITY: usize = 8;
+
+    pub(crate) fn new() -> Self {
+        Self {
+            names: [0; Self::CAPACITY],
+            values: [ZERO_VALUE; Self::CAPACITY],
+            len: 0,
+        }
+    }
+
+    /// Adds a `Reg64` value.
+    ///
+    /// # Panics
+    /// If the batch is full: every caller pushes a fixed, small number of registers, so
+    /// this is a bug in the backend, never something a guest can cause.
+    pub(crate) fn push(&mut self, name: WHV_REGISTER_NAME, value: u64) -> &mut Self {
+        assert!(self.len < Self::CAPACITY, "register batch overflow");
+        self.names[self.len] = name;
+        self.values[self.len] = from_u64(value);
+        self.len += 1;
+        self
+    }
+
+    pub(crate) fn names(&self) -> &[WHV_REGISTER_NAME] {
+        &self.names[..self.len]
+    }
+
+    pub(crate) fn values(&self) -> &[RegValue] {
+        &self.values[..self.len]
+    }
+}
+
 /// A `Reg64` value (upper 64 bits zero).
 pub(crate) fn from_u64(v: u64) -> RegValue {
     let mut r = ZERO_VALUE;

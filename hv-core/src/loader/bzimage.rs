@@ -1,11 +1,17 @@
 //! Linux bzImage kernels through the 64-bit boot protocol.
 //!
-//! The setup header is checked here (HdrS magic, protocol 2.06 or newer, a bzImage
-//! rather than a zImage, `XLF_KERNEL_64`); `linux-loader` copies the protected-mode
-//! kernel to its `code32_start` and writes the zero page. hv fills `boot_params` as the
-//! real-mode setup code would have: the E820 map, the command line, the initrd, and
+//! The setup header is read from the file and checked here (HdrS magic, protocol 2.06 or
+//! newer, a bzImage rather than a zImage, `XLF_KERNEL_64`); the protected-mode kernel is
+//! copied to its `code32_start`, and boot_params (the "zero page", [`zero_page`]) is
+//! written as the real-mode setup code would have filled it: the setup header from the
+//! file with the loader's fields set, the E820 map, the command line, the initrd, and
 //! `screen_info` for the VGA text console (mode 3, 80x25, 16-line font). The kernel is
-//! entered in long mode at load address + 0x200 with RSI = boot_params.
+//! entered in long mode at load address + 0x200 with RSI = boot_params
+//! (`Documentation/arch/x86/boot.rst`, "64-bit Boot Protocol").
+//!
+//! This is hv's own code rather than the `linux-loader` crate because linux-loader (0.14)
+//! depends on `vm-memory` with its unix-only `rawfd` feature, so it cannot build for
+//! Windows; the loader is plain byte manipulation and builds and is tested on every host.
 //!
 //! Low-memory layout (all below the first kernel byte at 1 MiB):
 //!
@@ -17,24 +23,19 @@
 //! 0x20000 command line
 //! ```
 
-use std::io::Cursor;
-
-use linux_loader::configurator::linux::LinuxBootConfigurator;
-use linux_loader::configurator::{BootConfigurator, BootParams};
-use linux_loader::loader::bootparam::{boot_e820_entry, boot_params, setup_header};
-use linux_loader::loader::{KernelLoader, bzimage::BzImage};
-use vm_memory::{ByteValued, GuestAddress};
+pub mod zero_page;
 
 use super::e820::{e820_map, ram_end};
 use super::{BootImage, LoadError, Loaded, disk::Drives};
 use crate::arch::x86::long_mode;
 use crate::machine::layout::{EBDA_START, HIGH_MEMORY_START};
 use crate::memory::GuestMemory;
+use zero_page::*;
 
-/// Where the setup header starts in the file (and in boot_params).
-pub const SETUP_HEADER_OFFSET: usize = 0x1F1;
 /// "HdrS".
 pub const HDRS_MAGIC: u32 = 0x5372_6448;
+/// `boot_flag`'s value.
+pub const BOOT_FLAG_MAGIC: u16 = 0xAA55;
 /// Smallest boot protocol hv accepts.
 pub const MIN_PROTOCOL: u16 = 0x0206;
 /// `loadflags` bit 0: the protected-mode kernel is loaded at 1 MiB (a bzImage).
@@ -43,6 +44,8 @@ pub const LOADED_HIGH: u8 = 1 << 0;
 pub const XLF_KERNEL_64: u16 = 1 << 0;
 /// `type_of_loader` for a loader without an assigned ID.
 pub const LOADER_TYPE_UNDEFINED: u8 = 0xFF;
+/// `vid_mode` "normal" (boot.rst, "Special Command Line Options": `vga=normal`).
+pub const VID_MODE_NORMAL: u16 = 0xFFFF;
 
 /// GDT address.
 pub const GDT_AT: u64 = 0x500;
@@ -58,6 +61,7 @@ pub const CMDLINE_AT: u64 = 0x2_0000;
 pub const CMDLINE_MAX: u64 = EBDA_START - CMDLINE_AT - 1;
 
 const PAGE: u64 = 0x1000;
+const SECTOR: u64 = 512;
 
 fn invalid(msg: String) -> LoadError {
     LoadError::Invalid(msg)
@@ -66,25 +70,17 @@ fn invalid(msg: String) -> LoadError {
 /// True when `bytes` carry a Linux setup header ("HdrS" at 0x202 and the 0xAA55 boot
 /// flag at 0x1FE).
 pub fn is_bzimage(bytes: &[u8]) -> bool {
-    bytes.get(0x202..0x206) == Some(&HDRS_MAGIC.to_le_bytes()[..])
-        && bytes.get(0x1FE..0x200) == Some(&[0x55, 0xAA][..])
+    HEADER.read(bytes) == Some(HDRS_MAGIC) && BOOT_FLAG.read(bytes) == Some(BOOT_FLAG_MAGIC)
 }
 
-/// Reads the setup header out of the file.
-pub fn setup_header_of(bytes: &[u8]) -> Result<setup_header, LoadError> {
-    let size = std::mem::size_of::<setup_header>();
-    let raw = bytes
-        .get(SETUP_HEADER_OFFSET..SETUP_HEADER_OFFSET + size)
-        .ok_or_else(|| {
-            invalid(format!(
-                "too short for a Linux setup header ({} bytes; the header ends at {:#x})",
-                bytes.len(),
-                SETUP_HEADER_OFFSET + size
-            ))
-        })?;
-    let mut h = setup_header::default();
-    h.as_mut_slice().copy_from_slice(raw);
-    Ok(h)
+/// Reads the setup header out of the file into an otherwise zero boot_params.
+pub fn setup_header_of(bytes: &[u8]) -> Result<ZeroPage, LoadError> {
+    ZeroPage::with_header_of(bytes).ok_or_else(|| {
+        invalid(format!(
+            "too short for a Linux setup header ({} bytes; the header ends at {SETUP_HEADER_END:#x})",
+            bytes.len(),
+        ))
+    })
 }
 
 /// The initrd (`--initrd`).
@@ -98,7 +94,10 @@ pub struct Initrd {
 #[derive(Clone)]
 pub struct BzImageLinux {
     bytes: Vec<u8>,
-    hdr: setup_header,
+    /// boot_params as the file gives it: its setup header, everything else zero.
+    hdr: ZeroPage,
+    /// File offset of the protected-mode kernel.
+    pm_offset: usize,
     load_addr: u64,
     cmdline: String,
     initrd: Option<(u64, Initrd)>,
@@ -107,7 +106,7 @@ pub struct BzImageLinux {
 
 impl std::fmt::Debug for BzImageLinux {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let version = self.hdr.version;
+        let version = self.hdr.get(VERSION);
         f.debug_struct("BzImageLinux")
             .field("bytes", &self.bytes.len())
             .field("protocol", &format_args!("{version:#06x}"))
@@ -134,8 +133,8 @@ impl BzImageLinux {
             return Err(LoadError::Empty);
         }
         let hdr = setup_header_of(&bytes)?;
-        let (boot_flag, magic, version) = (hdr.boot_flag, hdr.header, hdr.version);
-        if boot_flag != 0xAA55 || magic != HDRS_MAGIC {
+        let (boot_flag, magic, version) = (hdr.get(BOOT_FLAG), hdr.get(HEADER), hdr.get(VERSION));
+        if boot_flag != BOOT_FLAG_MAGIC || magic != HDRS_MAGIC {
             return Err(invalid(
                 "not a Linux bzImage (no \"HdrS\" setup header at offset 0x202)".into(),
             ));
@@ -146,22 +145,23 @@ impl BzImageLinux {
                 "Linux boot protocol {proto} is too old; hv enters the 64-bit entry point and needs 2.06 or newer"
             )));
         }
-        if hdr.loadflags & LOADED_HIGH == 0 {
+        if hdr.get(LOADFLAGS) & LOADED_HIGH == 0 {
             return Err(invalid(
                 "a zImage (loaded below 1 MiB), not a bzImage; hv boots bzImages".into(),
             ));
         }
-        let xloadflags = hdr.xloadflags;
+        let xloadflags = hdr.get(XLOADFLAGS);
         if xloadflags & XLF_KERNEL_64 == 0 {
             return Err(invalid(format!(
                 "no 64-bit entry point (XLF_KERNEL_64 is clear: xloadflags {xloadflags:#x}, boot protocol {proto}); hv boots 64-bit kernels"
             )));
         }
-        let setup_sects = match hdr.setup_sects {
+        // boot.rst: "If this field is 0, the real value is 4"; the boot sector comes first.
+        let setup_sects = match hdr.get(SETUP_SECTS) {
             0 => 4,
             n => u64::from(n),
         };
-        let pm_offset = (setup_sects + 1) * 512;
+        let pm_offset = (setup_sects + 1) * SECTOR;
         let len = bytes.len() as u64;
         if pm_offset >= len {
             return Err(invalid(format!(
@@ -174,7 +174,7 @@ impl BzImageLinux {
                 "truncated: the protected-mode kernel is {kernel_size} bytes, too small to hold the 64-bit entry point at +0x200"
             )));
         }
-        let load_addr = u64::from(hdr.code32_start);
+        let load_addr = u64::from(hdr.get(CODE32_START));
         if load_addr < HIGH_MEMORY_START || load_addr % PAGE != 0 {
             return Err(invalid(format!(
                 "code32_start {load_addr:#x} is not a page-aligned address from 1 MiB up, where a bzImage loads"
@@ -182,7 +182,7 @@ impl BzImageLinux {
         }
         // The kernel decompresses in place and needs init_size bytes from its load address.
         let init_size = if version >= 0x020A {
-            u64::from(hdr.init_size)
+            u64::from(hdr.get(INIT_SIZE))
         } else {
             0
         };
@@ -198,7 +198,7 @@ impl BzImageLinux {
                 ))
             })?;
 
-        let cmdline_size = u64::from(hdr.cmdline_size);
+        let cmdline_size = u64::from(hdr.get(CMDLINE_SIZE));
         let max_cmdline = cmdline_size.saturating_sub(1).min(CMDLINE_MAX);
         if cmdline.len() as u64 > max_cmdline {
             return Err(invalid(format!(
@@ -214,7 +214,7 @@ impl BzImageLinux {
             None => None,
             Some(i) => {
                 let size = i.bytes.len() as u64;
-                let addr_max = u64::from(hdr.initrd_addr_max);
+                let addr_max = u64::from(hdr.get(INITRD_ADDR_MAX));
                 let top = addr_max.saturating_add(1).min(ram_end).min(1 << 32);
                 let lowest = kernel_end.div_ceil(PAGE) * PAGE;
                 let at = top
@@ -232,6 +232,8 @@ impl BzImageLinux {
         Ok(Self {
             bytes,
             hdr,
+            // Below the file's length, checked above.
+            pm_offset: pm_offset as usize,
             load_addr,
             cmdline,
             initrd,
@@ -249,46 +251,41 @@ impl BzImageLinux {
         self.initrd.as_ref().map(|(a, _)| *a)
     }
 
-    fn boot_params(&self, hdr: setup_header, mem: &GuestMemory) -> boot_params {
+    /// boot_params for this kernel in `mem`: the file's setup header with the loader's
+    /// fields filled, and what the real-mode setup code would have gathered from the BIOS.
+    fn boot_params(&self, mem: &GuestMemory) -> ZeroPage {
         let ram = ram_end(mem);
-        let mut p = boot_params {
-            hdr,
-            ..Default::default()
-        };
-        p.hdr.type_of_loader = LOADER_TYPE_UNDEFINED;
-        p.hdr.vid_mode = 0xFFFF; // "normal"
-        p.hdr.cmd_line_ptr = CMDLINE_AT as u32;
-        p.hdr.cmdline_size = self.cmdline.len() as u32 + 1;
+        let mut p = self.hdr.clone();
+        p.set(TYPE_OF_LOADER, LOADER_TYPE_UNDEFINED);
+        p.set(VID_MODE, VID_MODE_NORMAL);
+        p.set(CMD_LINE_PTR, CMDLINE_AT as u32);
+        // At most CMDLINE_MAX bytes (checked in new), so this fits.
+        p.set(CMDLINE_SIZE, self.cmdline.len() as u32 + 1);
         // The header comes from the image file: without an initrd its ramdisk fields must
-        // be cleared, or the kernel trusts whatever the file held there.
-        (p.hdr.ramdisk_image, p.hdr.ramdisk_size) = match &self.initrd {
+        // be cleared, or the kernel trusts whatever the file held there. The initrd is
+        // placed below 4 GiB (new), so the ext_ fields stay zero.
+        let (rd_at, rd_size) = match &self.initrd {
             Some((at, i)) => (*at as u32, i.bytes.len() as u32),
             None => (0, 0),
         };
+        p.set(RAMDISK_IMAGE, rd_at);
+        p.set(RAMDISK_SIZE, rd_size);
         let ext_kib = (ram.min(1 << 32).saturating_sub(HIGH_MEMORY_START)) / 1024;
-        p.alt_mem_k = ext_kib as u32;
-        // screen_info as the real-mode setup fills it for an 80x25 colour VGA text mode.
-        let si = &mut p.screen_info;
-        si.orig_x = 0;
-        si.orig_y = 0;
-        si.ext_mem_k = ext_kib.min(0xFFFF) as u16;
-        si.orig_video_page = 0;
-        si.orig_video_mode = 3;
-        si.orig_video_cols = 80;
-        si.flags = 0;
-        si.orig_video_ega_bx = 3;
-        si.orig_video_lines = 25;
-        si.orig_video_isVGA = 1;
-        si.orig_video_points = 16;
-        let map = e820_map(mem);
-        for (slot, e) in p.e820_table.iter_mut().zip(&map) {
-            *slot = boot_e820_entry {
-                addr: e.base,
-                size: e.len,
-                r#type: e.kind,
-            };
-        }
-        p.e820_entries = map.len().min(p.e820_table.len()) as u8;
+        p.set(ALT_MEM_K, ext_kib as u32);
+        // screen_info as the real-mode setup fills it for an 80x25 colour VGA text mode:
+        // cursor at 0,0, page 0, mode 3, EGA BX = 3 (256 KiB, colour), 16-line font.
+        p.set(ORIG_X, 0);
+        p.set(ORIG_Y, 0);
+        p.set(EXT_MEM_K, ext_kib.min(0xFFFF) as u16);
+        p.set(ORIG_VIDEO_PAGE, 0);
+        p.set(ORIG_VIDEO_MODE, 3);
+        p.set(ORIG_VIDEO_COLS, 80);
+        p.set(SCREEN_FLAGS, 0);
+        p.set(ORIG_VIDEO_EGA_BX, 3);
+        p.set(ORIG_VIDEO_LINES, 25);
+        p.set(ORIG_VIDEO_IS_VGA, 1);
+        p.set(ORIG_VIDEO_POINTS, 16);
+        p.set_e820(e820_map(mem).iter().map(|e| (e.base, e.len, e.kind)));
         p
     }
 }
@@ -303,29 +300,20 @@ impl BootImage for BzImageLinux {
                 ram >> 20
             )));
         }
-        let loaded = BzImage::load(
-            mem.mmap(),
-            Some(GuestAddress(self.load_addr)),
-            &mut Cursor::new(&self.bytes[..]),
-            Some(GuestAddress(HIGH_MEMORY_START)),
-        )
-        .map_err(|e| invalid(format!("loading the kernel: {e}")))?;
-        let hdr = loaded.setup_header.unwrap_or(self.hdr);
-        let params = self.boot_params(hdr, mem);
         let write = |at: u64, b: &[u8]| {
             mem.write(at, b)
                 .map_err(|e| invalid(format!("writing guest memory at {at:#x}: {e}")))
         };
+        let kernel = self.bytes.get(self.pm_offset..).ok_or_else(|| {
+            invalid("the protected-mode kernel is past the end of the file".into())
+        })?;
+        write(self.load_addr, kernel)?;
         write(CMDLINE_AT, self.cmdline.as_bytes())?;
         write(CMDLINE_AT + self.cmdline.len() as u64, &[0])?;
         if let Some((at, i)) = &self.initrd {
             write(*at, &i.bytes)?;
         }
-        LinuxBootConfigurator::write_bootparams::<vm_memory::GuestMemoryMmap>(
-            &BootParams::new::<boot_params>(&params, GuestAddress(ZERO_PAGE_AT)),
-            mem.mmap(),
-        )
-        .map_err(|e| invalid(format!("writing boot_params: {e}")))?;
+        write(ZERO_PAGE_AT, self.boot_params(mem).as_bytes())?;
         let mut entry = long_mode(
             mem,
             PAGE_TABLES_AT,

@@ -43,7 +43,6 @@ pub fn detect(head: &[u8], len: u64) -> Result<ImageKind, LoadError> {
     if head.starts_with(b"\x7fELF") {
         return Ok(ImageKind::Multiboot);
     }
-    #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
     if super::bzimage::is_bzimage(head) {
         return Ok(ImageKind::BzImage);
     }

@@ -1,7 +1,6 @@
 //! Image formats: how a file on disk becomes guest memory contents and an entry state.
 
 pub mod boot_sector;
-#[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
 pub mod bzimage;
 mod detect;
 pub mod disk;

@@ -5,8 +5,8 @@
 //! a failing case's panic is caught and turned into its reason, so one broken behaviour
 //! does not hide the rest of the report.
 
-use std::cell::RefCell;
 use std::panic::{self, AssertUnwindSafe};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use super::x86::{self, X86Backend};
@@ -32,24 +32,20 @@ pub struct CaseResult {
     pub elapsed: Duration,
 }
 
-thread_local! {
-    /// The panic message of the case running on this thread, if it panicked.
-    static CAPTURED: RefCell<Option<String>> = const { RefCell::new(None) };
-}
-
 /// Runs `f`, turning a panic into `Err(message)`. The panic is not printed: the default
 /// hook is replaced for the duration and put back afterwards (panics on other threads
 /// while it is replaced are still printed by the previous hook).
 fn catch(f: impl FnOnce() -> Result<(), String>) -> Result<(), String> {
     let this_thread = std::thread::current().id();
-    let previous = panic::take_hook();
+    // The message of this thread's panic, written by the hook.
+    let captured = Arc::new(Mutex::new(None::<String>));
+    let sink = Arc::clone(&captured);
     // The previous hook is shared with the replacement so other threads keep theirs.
-    let previous = std::sync::Arc::new(previous);
-    let fallback = std::sync::Arc::clone(&previous);
+    let previous = Arc::new(panic::take_hook());
+    let fallback = Arc::clone(&previous);
     panic::set_hook(Box::new(move |info| {
         if std::thread::current().id() == this_thread {
-            let text = info.to_string();
-            CAPTURED.with(|c| *c.borrow_mut() = Some(text));
+            *sink.lock().unwrap_or_else(PoisonError::into_inner) = Some(info.to_string());
         } else {
             fallback(info);
         }
@@ -58,13 +54,15 @@ fn catch(f: impl FnOnce() -> Result<(), String>) -> Result<(), String> {
     // Dropping the replacement drops its clone; hooks run under the hook lock, which
     // `take_hook` holds, so no other thread can still be inside it.
     drop(panic::take_hook());
-    if let Ok(hook) = std::sync::Arc::try_unwrap(previous) {
+    if let Ok(hook) = Arc::try_unwrap(previous) {
         panic::set_hook(hook);
     }
     match result {
         Ok(r) => r,
-        Err(payload) => Err(CAPTURED
-            .with(|c| c.borrow_mut().take())
+        Err(payload) => Err(captured
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
             .or_else(|| payload.downcast_ref::<&str>().map(|s| (*s).to_owned()))
             .or_else(|| payload.downcast_ref::<String>().cloned())
             .unwrap_or_else(|| "panicked".to_owned())),

@@ -203,3 +203,209 @@ fn no_initrd_clears_the_ramdisk_fields_from_the_file() {
     assert_eq!(mem.read_u32(ZERO_PAGE_AT + 0x218).expect("zero page"), 0);
     assert_eq!(mem.read_u32(ZERO_PAGE_AT + 0x21C).expect("zero page"), 0);
 }
+
+const BOOTPARAM_H: &str = "arch/x86/include/uapi/asm/bootparam.h";
+const SCREEN_INFO_H: &str = "include/uapi/linux/screen_info.h";
+const BOOT_RST: &str = "Documentation/arch/x86/boot.rst";
+const ZERO_PAGE_RST: &str = "Documentation/arch/x86/zero-page.rst";
+
+/// (name, (offset, size) as hv has them, offset and size as Linux defines them, where).
+type LayoutRow = (&'static str, (usize, usize), usize, usize, &'static str);
+
+/// Every named boot_params field, and the structures hv writes whole. The headers give
+/// offsets in comments (`/* 0x1e0 */`) and sizes as C types; boot.rst and zero-page.rst
+/// give "Offset/Size" tables.
+#[test]
+fn zero_page_layout_matches_linux() {
+    let rows: &[LayoutRow] = &[
+        ("orig_x", ORIG_X.span(), 0x00, 1, SCREEN_INFO_H),
+        ("orig_y", ORIG_Y.span(), 0x01, 1, SCREEN_INFO_H),
+        ("ext_mem_k", EXT_MEM_K.span(), 0x02, 2, SCREEN_INFO_H),
+        (
+            "orig_video_page",
+            ORIG_VIDEO_PAGE.span(),
+            0x04,
+            2,
+            SCREEN_INFO_H,
+        ),
+        (
+            "orig_video_mode",
+            ORIG_VIDEO_MODE.span(),
+            0x06,
+            1,
+            SCREEN_INFO_H,
+        ),
+        (
+            "orig_video_cols",
+            ORIG_VIDEO_COLS.span(),
+            0x07,
+            1,
+            SCREEN_INFO_H,
+        ),
+        ("flags", SCREEN_FLAGS.span(), 0x08, 1, SCREEN_INFO_H),
+        (
+            "orig_video_ega_bx",
+            ORIG_VIDEO_EGA_BX.span(),
+            0x0A,
+            2,
+            SCREEN_INFO_H,
+        ),
+        (
+            "orig_video_lines",
+            ORIG_VIDEO_LINES.span(),
+            0x0E,
+            1,
+            SCREEN_INFO_H,
+        ),
+        (
+            "orig_video_isVGA",
+            ORIG_VIDEO_IS_VGA.span(),
+            0x0F,
+            1,
+            SCREEN_INFO_H,
+        ),
+        (
+            "orig_video_points",
+            ORIG_VIDEO_POINTS.span(),
+            0x10,
+            2,
+            SCREEN_INFO_H,
+        ),
+        (
+            "ext_ramdisk_image",
+            EXT_RAMDISK_IMAGE.span(),
+            0x0C0,
+            4,
+            ZERO_PAGE_RST,
+        ),
+        (
+            "ext_ramdisk_size",
+            EXT_RAMDISK_SIZE.span(),
+            0x0C4,
+            4,
+            ZERO_PAGE_RST,
+        ),
+        (
+            "ext_cmd_line_ptr",
+            EXT_CMD_LINE_PTR.span(),
+            0x0C8,
+            4,
+            ZERO_PAGE_RST,
+        ),
+        ("alt_mem_k", ALT_MEM_K.span(), 0x1E0, 4, ZERO_PAGE_RST),
+        ("e820_entries", E820_ENTRIES.span(), 0x1E8, 1, ZERO_PAGE_RST),
+        ("sentinel", SENTINEL.span(), 0x1EF, 1, ZERO_PAGE_RST),
+        ("setup_sects", SETUP_SECTS.span(), 0x1F1, 1, BOOT_RST),
+        ("vid_mode", VID_MODE.span(), 0x1FA, 2, BOOT_RST),
+        ("boot_flag", BOOT_FLAG.span(), 0x1FE, 2, BOOT_RST),
+        ("header", HEADER.span(), 0x202, 4, BOOT_RST),
+        ("version", VERSION.span(), 0x206, 2, BOOT_RST),
+        ("type_of_loader", TYPE_OF_LOADER.span(), 0x210, 1, BOOT_RST),
+        ("loadflags", LOADFLAGS.span(), 0x211, 1, BOOT_RST),
+        ("code32_start", CODE32_START.span(), 0x214, 4, BOOT_RST),
+        ("ramdisk_image", RAMDISK_IMAGE.span(), 0x218, 4, BOOT_RST),
+        ("ramdisk_size", RAMDISK_SIZE.span(), 0x21C, 4, BOOT_RST),
+        ("cmd_line_ptr", CMD_LINE_PTR.span(), 0x228, 4, BOOT_RST),
+        (
+            "initrd_addr_max",
+            INITRD_ADDR_MAX.span(),
+            0x22C,
+            4,
+            BOOT_RST,
+        ),
+        (
+            "kernel_alignment",
+            KERNEL_ALIGNMENT.span(),
+            0x230,
+            4,
+            BOOT_RST,
+        ),
+        ("xloadflags", XLOADFLAGS.span(), 0x236, 2, BOOT_RST),
+        ("cmdline_size", CMDLINE_SIZE.span(), 0x238, 4, BOOT_RST),
+        ("init_size", INIT_SIZE.span(), 0x260, 4, BOOT_RST),
+        (
+            "kernel_info_offset",
+            KERNEL_INFO_OFFSET.span(),
+            0x268,
+            4,
+            BOOT_RST,
+        ),
+        // struct boot_params is 4096 bytes: its last member, _pad9[276] at 0xeec, ends at
+        // 0x1000 (BOOT_PARAMS_SIZE).
+        ("boot_params", (0, ZERO_PAGE_SIZE), 0, 0x1000, BOOTPARAM_H),
+        // hdr at 0x1f1; the header's last field is kernel_info_offset (0268/4 in boot.rst),
+        // so sizeof(struct setup_header) is 0x7b.
+        (
+            "hdr",
+            (SETUP_HEADER_START, SETUP_HEADER_END - SETUP_HEADER_START),
+            0x1F1,
+            0x7B,
+            BOOTPARAM_H,
+        ),
+        // e820_table: 2D0/A00, E820_MAX_ENTRIES_ZEROPAGE (128) packed boot_e820_entry
+        // { u64 addr; u64 size; u32 type; } of 20 bytes.
+        (
+            "e820_table",
+            (E820_TABLE, E820_MAX_ENTRIES * E820_ENTRY_SIZE),
+            0x2D0,
+            0xA00,
+            ZERO_PAGE_RST,
+        ),
+        ("boot_e820_entry", (0, E820_ENTRY_SIZE), 0, 20, BOOTPARAM_H),
+        (
+            "E820_MAX_ENTRIES_ZEROPAGE",
+            (0, E820_MAX_ENTRIES),
+            0,
+            128,
+            BOOTPARAM_H,
+        ),
+    ];
+    for &(name, hv, offset, size, source) in rows {
+        assert_eq!(
+            hv,
+            (offset, size),
+            "{name}: {source} has {offset:#x}/{size:#x}"
+        );
+    }
+}
+
+#[test]
+fn zero_page_starts_from_the_file_header_and_zeros() {
+    let mut file = fake(0x020F, XLF_KERNEL_64, 0x1000);
+    // Bytes the file holds around the header must not reach boot_params.
+    file[..0x1F1].fill(0xEE);
+    file[0x26C..0x400].fill(0xEE);
+    let zp = setup_header_of(&file).expect("header");
+    let b = zp.as_bytes();
+    assert!(b[..0x1F1].iter().all(|&x| x == 0), "below the header");
+    assert!(b[0x26C..].iter().all(|&x| x == 0), "past the header");
+    assert_eq!(&b[0x1F1..0x26C], &file[0x1F1..0x26C]);
+    assert_eq!(zp.get(VERSION), 0x020F);
+    assert_eq!(zp.get(SENTINEL), 0);
+    // One byte short of the header's end is refused, not read past.
+    let e = setup_header_of(&file[..0x26B]).expect_err("short");
+    assert!(e.to_string().contains("too short"), "{e}");
+    assert_eq!(HEADER.read(&file[..0x205]), None);
+    assert_eq!(HEADER.read(&file), Some(HDRS_MAGIC));
+}
+
+#[test]
+fn e820_table_is_filled_and_capped_at_128() {
+    let mut zp = setup_header_of(&fake(0x020F, XLF_KERNEL_64, 0x1000)).expect("header");
+    let n = zp.set_e820((0..200u64).map(|i| (i << 20, 0x1000 + i, 1 + (i % 4) as u32)));
+    assert_eq!(n, 128);
+    assert_eq!(zp.get(E820_ENTRIES), 128);
+    let b = zp.as_bytes();
+    let entry = |i: usize| {
+        let e = &b[0x2D0 + 20 * i..0x2D0 + 20 * (i + 1)];
+        (
+            u64::from_le_bytes(e[0..8].try_into().expect("8")),
+            u64::from_le_bytes(e[8..16].try_into().expect("8")),
+            u32::from_le_bytes(e[16..20].try_into().expect("4")),
+        )
+    };
+    assert_eq!(entry(0), (0, 0x1000, 1));
+    assert_eq!(entry(127), (127 << 20, 0x1000 + 127, 4));
+    // Entry 128 would start at 0xCD0 (_pad8): untouched.
+    assert!(b[0xCD0..].iter().all(|&x| x == 0));
+}
