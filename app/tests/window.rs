@@ -9,12 +9,17 @@
 
 mod common;
 
-#[cfg(not(target_os = "linux"))]
-use common::skip;
+use common::*;
+
+// Each test checks the backend before anything X-specific: where there is none, that is
+// the reason it skips, on every OS.
 
 #[test]
 fn window_delivers_real_keystrokes_and_shows_the_guest_screen() {
     let test = "window_delivers_real_keystrokes_and_shows_the_guest_screen";
+    if !backend_or_skip(test) {
+        return;
+    }
     #[cfg(target_os = "linux")]
     x11::real_keystrokes_and_the_guest_screen(test);
     #[cfg(not(target_os = "linux"))]
@@ -24,18 +29,20 @@ fn window_delivers_real_keystrokes_and_shows_the_guest_screen() {
 #[test]
 fn window_runs_the_headless_options_too() {
     let test = "window_runs_the_headless_options_too";
+    if !backend_or_skip(test) {
+        return;
+    }
     #[cfg(target_os = "linux")]
     x11::headless_options(test);
     #[cfg(not(target_os = "linux"))]
     skip(test, NO_X11);
 }
 
+// DISPLAY and WAYLAND_DISPLAY are how winit finds a display on Linux only.
+#[cfg(target_os = "linux")]
 #[test]
 fn window_without_a_display_says_so_in_one_line() {
-    #[cfg(target_os = "linux")]
     x11::no_display();
-    #[cfg(not(target_os = "linux"))]
-    skip("window_without_a_display_says_so_in_one_line", NO_X11);
 }
 
 /// Why the window tests skip off Linux.
@@ -329,9 +336,6 @@ mod x11 {
 
     /// Body of `window_delivers_real_keystrokes_and_shows_the_guest_screen`.
     pub fn real_keystrokes_and_the_guest_screen(test: &str) {
-        if !backend_or_skip(test) {
-            return;
-        }
         let dir = fresh_dir("window-keys");
         let Some(x) = start_xvfb(test, &dir) else {
             return;
@@ -434,9 +438,6 @@ mod x11 {
 
     /// Body of `window_runs_the_headless_options_too`.
     pub fn headless_options(test: &str) {
-        if !backend_or_skip(test) {
-            return;
-        }
         let dir = fresh_dir("window-options");
         let Some(x) = start_xvfb(test, &dir) else {
             return;

@@ -139,7 +139,7 @@ fn x86_backend() -> X86Backend {
     match hv_windows::Whp::probe() {
         Ok(_) => X86Backend::Usable,
         Err(HvError::Unavailable(why)) => {
-            X86Backend::Absent(format!("WHP is not available here ({why})"))
+            X86Backend::Absent(format!("Windows Hypervisor Platform unavailable: {why}"))
         }
         Err(e) => X86Backend::Broken(format!("WHP is present but failed ({e})")),
     }
