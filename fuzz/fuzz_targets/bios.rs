@@ -17,10 +17,13 @@
 //!   sectors, and nothing after them in the buffer changes (also when CF=1);
 //! - FLAGS in the frame differ from the caller's only in CF, ZF and IF (IF only set, and
 //!   only by int 19h); the return address changes only for int 18h/19h;
-//! - registers: RIP, RSP, RFLAGS as trapped, AL = 0 or 1 (1 only for int 16h AH=00h/10h
-//!   and int 15h AH=86h), AH as trapped, upper halves and R8-R15 untouched; segment
-//!   registers other than ES are never reloaded, ES only by calls that return far
-//!   pointers;
+//! - registers: RIP, RSP, RFLAGS as trapped, AL = 0 or 1 (1 only for int 16h AH=00h/10h,
+//!   int 15h AH=86h, and a yield), AH = the stub's next attempt (0 after done, 1 after
+//!   wait, 2 after a yield), upper halves and R8-R15 untouched; segment registers other
+//!   than ES are never reloaded, ES only by calls that return far pointers;
+//! - a yield happens exactly when a service stub traps for the first time (AH=0), the
+//!   caller had IF set and the PIC has an interrupt for the CPU, and changes nothing but
+//!   AL/AH;
 //! - the keyboard ring's head and tail, once the BIOS stores them, lie inside the ring
 //!   (0x41E-0x43D for the standard one) at an even offset;
 //! - the VGA stays in 80x25 text (720x400) or mode 13h (320x200), and after a
@@ -34,6 +37,7 @@ use hv_core::arch::x86::regs::{CR0_ET, CR0_PE, Regs, Segment, Sregs};
 use hv_core::clock::FakeClock;
 use hv_core::devices::keymap::Key;
 use hv_core::devices::vga::VgaMode;
+use hv_core::firmware::cpu_view::Completion;
 use hv_core::firmware::{self, bda, rom};
 use hv_core::loader::disk::{Disk, FLOPPY_FORMATS, SECTOR};
 use hv_core::machine::layout::{BIOS_ROM_SIZE, BIOS_ROM_START, pc_memory};
@@ -259,7 +263,8 @@ fn allowed(v: u8, c: &Regs, ds: u16, es: u16, m: &[u8]) -> Ranges {
         }
         0x15 => match (ah, al) {
             (0xE8, 0x20) => ok.add(linear(es, di), 20),
-            (0x86, _) => ok.add(bda::WAIT_DEADLINE, 5),
+            // The interval, its flag pointer and the in-progress byte.
+            (0x83 | 0x86, _) => ok.add(bda::WAIT_FLAG_PTR, 9),
             _ => {}
         },
         0x18 | 0x19 => {
@@ -370,8 +375,19 @@ impl Harness {
             rax: (regs.rax & !0xFFFF) | u64::from(ax),
             ..regs
         };
+        // Device time as the vCPU loop would have brought it before the exit (an AH=83h
+        // interval that ended writes its flag byte here, not inside the call).
+        self.board.poll();
+        snapshot_into(&self.mem, &mut self.shadow);
+        let service_stub = rom::service_stub_offset(vector).is_some();
+        let yields = from_stub
+            && capture_ok
+            && service_stub
+            && !c.retry
+            && c.flags & IF != 0
+            && self.board.pic.has_interrupt();
         let before = std::mem::take(&mut self.shadow);
-        let ok = if from_stub && capture_ok {
+        let ok = if from_stub && capture_ok && !yields {
             allowed(vector, &caller, c.ds, c.es, &before)
         } else {
             Ranges::default()
@@ -381,7 +397,12 @@ impl Harness {
             ok_frame.add(frame, 8);
         }
 
-        firmware::service(vector, &mut vcpu, &mut self.board).expect("service");
+        let completion = firmware::service(vector, &mut vcpu, &mut self.board).expect("service");
+        assert_eq!(
+            completion == Completion::Yield,
+            yields,
+            "int {vector:02x}h: yield {completion:?}"
+        );
 
         let mut after = std::mem::take(&mut self.spare);
         snapshot_into(&self.mem, &mut after);
@@ -405,6 +426,16 @@ impl Harness {
                     rax: regs.rax & !0xFF,
                     ..regs
                 }
+            );
+            assert!(!vcpu.sregs_written);
+        } else if yields {
+            assert_eq!(
+                vcpu.regs,
+                Regs {
+                    rax: (regs.rax & !0xFFFF) | 0x0201,
+                    ..regs
+                },
+                "a yield only tells the stub to halt"
             );
             assert!(!vcpu.sregs_written);
         } else {
@@ -437,7 +468,7 @@ impl Harness {
             status == 0 || may_wait,
             "int {vector:02x}h AH={ah:02x} waits"
         );
-        assert_eq!((r.rax >> 8) & 0xFF, (trap.rax >> 8) & 0xFF, "stub's AH");
+        assert_eq!((r.rax >> 8) & 0xFF, u64::from(status), "stub's next attempt");
         for (new, old) in [
             (r.rax, trap.rax),
             (r.rbx, trap.rbx),
@@ -712,6 +743,8 @@ fuzz_target!(|input: Input| {
             Op::Advance(s) => {
                 h.clock.advance(s.duration());
                 h.board.poll();
+                // An AH=83h interval that ended set its flag byte.
+                snapshot_into(&h.mem, &mut h.shadow);
             }
         }
     }

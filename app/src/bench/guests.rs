@@ -212,6 +212,18 @@ pub fn idle_guest() -> Vec<u8> {
     c.bytes
 }
 
+/// BIOS polling guest: with interrupts on, calls int 16h AH=01h (keystroke status) in a
+/// tight loop, as boot-sector games poll between frames; the BIOS's IRQ0 handler counts
+/// ticks at 0000:046C meanwhile.
+pub fn bios_poll_guest() -> Vec<u8> {
+    vec![
+        0xFB, // sti
+        0xB4, 0x01, // poll: mov ah, 1
+        0xCD, 0x16, // int 16h
+        0xEB, 0xFA, // jmp poll
+    ]
+}
+
 /// Startup guest: its first instruction's exit ends the run (`out 0xf4, al` with al = 0,
 /// so hv exits with status 1).
 pub fn startup_guest() -> Vec<u8> {
@@ -285,6 +297,12 @@ mod tests {
             assert!(lines.contains(&"iret".to_string()));
             assert!(lines.contains(&"mov al,0FDh".to_string()));
         }
+    }
+
+    #[test]
+    fn bios_poll_guest_loops_on_int16_status() {
+        let lines = disasm(16, 0x7C00, &bios_poll_guest());
+        assert_eq!(lines, ["sti", "mov ah,1", "int 16h", "jmp 7C01h"]);
     }
 
     #[test]

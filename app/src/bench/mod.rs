@@ -2,7 +2,8 @@
 //!
 //! Sections (see docs/performance.md for what each number means):
 //! exit round trip (hv's full path vs a raw `KVM_RUN` loop, time and host instructions),
-//! keystroke latency and interrupt delivery (halted and spinning guests), rendering,
+//! keystroke latency and interrupt delivery (halted and spinning guests; interrupts
+//! raised vs delivered for a guest polling the BIOS), rendering,
 //! start-up, idle CPU and resident memory. Targets are checked here and printed as
 //! PASS/MISS; nothing in the test suite times anything.
 //!
@@ -17,6 +18,8 @@ mod callgrind;
 mod exits;
 #[cfg(target_os = "linux")]
 mod guests;
+#[cfg(target_os = "linux")]
+mod irq_rate;
 #[cfg(target_os = "linux")]
 mod keys;
 #[cfg(target_os = "linux")]

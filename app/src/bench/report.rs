@@ -88,6 +88,9 @@ pub fn fmt_num(v: f64) -> String {
     if !v.is_finite() {
         return "n/a".into();
     }
+    if v == 0.0 {
+        return "0".into();
+    }
     let a = v.abs();
     if a >= 1000.0 {
         format!("{v:.0}")
@@ -221,5 +224,6 @@ mod tests {
         assert_eq!(fmt_num(1.234), "1.23");
         assert_eq!(fmt_num(0.01234), "0.0123");
         assert_eq!(fmt_num(f64::NAN), "n/a");
+        assert_eq!(fmt_num(0.0), "0");
     }
 }

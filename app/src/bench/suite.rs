@@ -6,6 +6,7 @@ use anyhow::{Context, Result, bail};
 
 use super::exits::{self, ExitCost, Path as RunPath};
 use super::guests::{self, ExitKind};
+use super::irq_rate::{self, IrqRates};
 use super::keys::{self, KeySamples};
 use super::plot::{self, PlotData};
 use super::process;
@@ -30,6 +31,12 @@ const IDLE_CPU_TARGET: f64 = 2.0;
 const STARTUP_TARGET_MS: f64 = 20.0;
 /// Headless RSS minus guest RAM, MiB.
 const RSS_TARGET_MIB: f64 = 16.0;
+/// The PIT's BIOS rate, 1193182 / 65536 Hz.
+const BIOS_TICK_HZ: f64 = 1_193_182.0 / 65_536.0;
+/// How far the BIOS tick rate of a polling guest may be from it.
+const BIOS_TICK_TOLERANCE: f64 = 0.05;
+/// Seconds the BIOS polling guest is measured for.
+const IRQ_RATE_SECS: f64 = 3.0;
 
 /// A scratch directory removed on drop.
 struct Scratch(PathBuf);
@@ -102,6 +109,7 @@ pub fn run(args: &BenchArgs) -> Result<i32> {
         spinning = keys::measure(true, args.presses)?;
         key_rows(&mut report, "halted", &halted, round_trip);
         key_rows(&mut report, "spinning", &spinning, round_trip);
+        irq_rate_rows(&mut report, &irq_rate::measure(IRQ_RATE_SECS)?);
     }
 
     if want("render") {
@@ -297,6 +305,44 @@ fn key_rows(report: &mut Report, state: &str, k: &KeySamples, round_trip: f64) {
             );
         }
     }
+}
+
+fn irq_rate_rows(report: &mut Report, r: &IrqRates) {
+    let guest = format!("guest polling int 16h AH=01h, {:.1} s", r.seconds);
+    report.rows.push(Row::new(
+        "irq",
+        format!("interrupt requests raised by devices, {guest}"),
+        r.raised,
+        "/s",
+    ));
+    report.rows.push(
+        Row::new(
+            "irq",
+            format!("interrupts delivered, {guest}"),
+            r.delivered,
+            "/s",
+        )
+        .vs("raised", r.raised),
+    );
+    report.rows.push(Row::new(
+        "irq",
+        format!("interrupts coalesced (raised - delivered), {guest}"),
+        r.coalesced(),
+        "/s",
+    ));
+    report.rows.push(
+        Row::new(
+            "irq",
+            format!("BIOS tick count rate, {guest}"),
+            r.bios_ticks,
+            "Hz",
+        )
+        .vs("PIT 1193182/65536 Hz", BIOS_TICK_HZ)
+        .target(
+            format!("within {:.0}%", BIOS_TICK_TOLERANCE * 100.0),
+            (r.bios_ticks / BIOS_TICK_HZ - 1.0).abs() <= BIOS_TICK_TOLERANCE,
+        ),
+    );
 }
 
 fn render_rows(report: &mut Report, r: &render::RenderCosts) {

@@ -82,6 +82,9 @@ pub struct Rates {
     pub exits: [f64; 6],
     /// Interrupts injected per second.
     pub injected: f64,
+    /// Interrupt requests raised by devices per second (None: the board does not count
+    /// them).
+    pub raised: Option<f64>,
 }
 
 impl RateMeter {
@@ -108,6 +111,7 @@ impl RateMeter {
         let rates = Rates {
             exits: std::array::from_fn(|i| delta.exits[i] as f64 / secs),
             injected: delta.injected as f64 / secs,
+            raised: delta.raised.map(|r| r as f64 / secs),
         };
         self.last = Some((now, snap));
         let changed = self.rates != Some(rates);
@@ -261,10 +265,17 @@ impl Overlay<'_> {
             lines.push(l);
         }
         let total: f64 = rates.exits.iter().sum();
+        // Requests the devices raised against interrupts the guest was given: a gap means
+        // merged or dropped interrupts (or a backlog on its way).
+        let raised = rates
+            .raised
+            .map_or_else(|| "-".to_string(), |r| grouped(r.round() as u64));
         let mut l = Line::default();
         l.push(format!("   {:<11}", "total"), LABEL)
             .push(format!("{:>9}", grouped(total.round() as u64)), VALUE)
-            .push("   interrupts injected ", LABEL)
+            .push("   interrupts raised ", LABEL)
+            .push(raised, IRQ)
+            .push(" delivered ", LABEL)
             .push(grouped(rates.injected.round() as u64), IRQ)
             .push("/s", LABEL);
         lines.push(l);
@@ -469,9 +480,13 @@ mod tests {
         s.exits[0] = 500;
         assert!(!m.sample(t0 + Duration::from_millis(400), s));
         s.exits[0] = 2000;
+        s.injected = 30;
+        s.raised = Some(40);
         assert!(m.sample(t0 + Duration::from_secs(2), s));
         let r = m.rates().expect("rates");
         assert!((r.exits[0] - 1000.0).abs() < 1e-6);
+        assert!((r.injected - 15.0).abs() < 1e-6);
+        assert_eq!(r.raised, Some(20.0));
     }
 
     #[test]
@@ -491,6 +506,7 @@ mod tests {
             rates: Some(Rates {
                 exits: [1000.0, 0.0, 60.0, 2.0, 5.0, 0.0],
                 injected: 61.0,
+                raised: Some(73.0),
             }),
             journeys: &[journey(true)],
             render: None,
@@ -508,6 +524,7 @@ mod tests {
             "KEYSTROKES",
             "VGA",
             "Right Ctrl + G grab",
+            "interrupts raised 73 delivered 61/s",
         ] {
             assert!(joined.contains(needle), "{needle} missing in\n{joined}");
         }

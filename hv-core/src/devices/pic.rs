@@ -379,6 +379,15 @@ impl PicState {
     }
 }
 
+/// One input line as [`Pic::line_state`] reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct LineState {
+    /// The IRR bit is set: a request waits for INTA.
+    pub requested: bool,
+    /// The IMR bit is set.
+    pub masked: bool,
+}
+
 /// Called when a device line makes the INT output go high, so a running vCPU can be kicked.
 type Notifier = Box<dyn Fn() + Send + Sync>;
 
@@ -434,6 +443,24 @@ impl Pic {
         *state = PicState::new();
         state.master.input_level = levels.0;
         state.slave.input_level = levels.1;
+    }
+
+    /// Whether `line` (0-15) has a request waiting in its chip's IRR for an INTA cycle,
+    /// and whether the IMR masks it. Lines that do not exist read as neither. A device
+    /// that re-delivers late edges (the PIT) asks this before each one: an edge on a
+    /// latched request would merge into it.
+    pub fn line_state(&self, line: u32) -> LineState {
+        let state = self.lock();
+        let (chip, input) = match line {
+            0..8 => (&state.master, line),
+            8..LINES => (&state.slave, line - 8),
+            _ => return LineState::default(),
+        };
+        let bit = 1u8 << input;
+        LineState {
+            requested: chip.irr & bit != 0,
+            masked: chip.imr & bit != 0,
+        }
     }
 
     /// The master's INT output: an unmasked request outranks everything in service.
@@ -594,6 +621,31 @@ mod tests {
     fn pulse(pic: &Pic, line: u32) {
         pic.set_level(line, true);
         pic.set_level(line, false);
+    }
+
+    #[test]
+    fn line_state_reports_the_request_latch_and_the_mask() {
+        let (pic, mut ports) = setup(bios_init);
+        outb(&mut ports, SLAVE_DATA, 0x10); // mask IRQ12
+        assert_eq!(pic.line_state(0), LineState::default());
+        pulse(&pic, 0);
+        let latched = LineState {
+            requested: true,
+            masked: false,
+        };
+        assert_eq!(pic.line_state(0), latched);
+        assert_eq!(pic.acknowledge(), Some(0x08));
+        assert_eq!(pic.line_state(0), LineState::default(), "INTA took it");
+        pulse(&pic, 12);
+        assert_eq!(
+            pic.line_state(12),
+            LineState {
+                requested: true,
+                masked: true
+            }
+        );
+        assert_eq!(pic.line_state(16), LineState::default());
+        assert_eq!(pic.line_state(u32::MAX), LineState::default());
     }
 
     #[test]

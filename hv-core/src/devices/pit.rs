@@ -11,6 +11,17 @@
 //! `hw/audio/pcspk.c`. Known simplifications, shared with QEMU: a new count takes effect
 //! at once (in modes 2/3 the hardware waits for the current period to end), and writing
 //! the first byte of a two-byte count in mode 0 does not pause the counter.
+//!
+//! Late ticks are re-delivered, not merged. When the vCPU thread could not poll for a
+//! while (the host descheduled it, a long BIOS call, a busy front end), every rising
+//! edge of channel 0 that fell due meanwhile is kept in a backlog, and one edge is
+//! delivered each time the interrupt controller has taken the previous one, until the
+//! backlog is empty. This is what KVM's in-kernel PIT does for QEMU
+//! (`lost_tick_policy=delay`, `arch/x86/kvm/i8254.c`: a pending count fed by the timer,
+//! one injection per acknowledgement). The backlog holds at most one second of ticks
+//! ([`MAX_BACKLOG`]), is dropped while IRQ0 is masked (KVM resets it on unmask) and when
+//! channel 0 is reprogrammed (KVM resets it when it re-creates the timer), so a paused
+//! or stopped machine does not come back to a storm of ticks.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -29,6 +40,10 @@ pub const COMMAND_PORT: u16 = 0x43;
 pub const PORT_B: u16 = 0x61;
 /// The `(first port, length)` ranges the [`Pit`] answers, for registering on the port bus.
 pub const PORT_RANGES: [(u64, u64); 2] = [(CHANNEL0_PORT as u64, 4), (PORT_B as u64, 1)];
+
+/// The most late IRQ0 edges kept for re-delivery: one second's worth at the programmed
+/// rate, and never more than this many.
+pub const MAX_BACKLOG: u64 = 1000;
 
 const NANOS_PER_SECOND: u128 = 1_000_000_000;
 const BINARY_MODULUS: u32 = 0x1_0000;
@@ -221,6 +236,17 @@ impl Channel {
         }
     }
 
+    /// Rising edges of OUT after `from` up to and including `to`, in the periodic modes
+    /// (the one-shot modes have a single edge, which the deadline already covers).
+    fn rising_edges_between(&self, from: Duration, to: Duration) -> u64 {
+        if !self.armed || self.since.is_none() || !matches!(self.mode, 2 | 3) {
+            return 0;
+        }
+        // Edges fall at every multiple of the period, counted from the load.
+        let period = self.period();
+        (self.ticks_at(to) / period).saturating_sub(self.ticks_at(from) / period)
+    }
+
     /// When OUT next rises after `now`.
     fn next_rising_edge(&self, now: Duration) -> Option<Duration> {
         let since = self.since?;
@@ -362,6 +388,20 @@ impl Channel {
     }
 }
 
+/// What the interrupt controller would make of another IRQ0 edge now (the board asks
+/// the PIC before each [`Pit::poll`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Irq0Input {
+    /// The previous edge has been taken (INTA cleared the request): a new edge is a new
+    /// interrupt.
+    Free,
+    /// The previous edge still waits in the request register; another would merge into
+    /// it, so late edges wait in the backlog.
+    Latched,
+    /// IRQ0 is masked: an edge only latches the request, and the backlog is dropped.
+    Masked,
+}
+
 /// The 8254 with its three channels, plus port 0x61.
 #[derive(Debug)]
 pub struct Pit {
@@ -371,8 +411,13 @@ pub struct Pit {
     speaker_enabled: bool,
     /// Port 0x61 bit 4: toggles on every read so "wait for refresh" loops finish.
     refresh_toggle: bool,
-    /// When channel 0's next undelivered rising edge is due.
+    /// When channel 0's next rising edge is due (edges before it have been counted).
     irq0_deadline: Option<Duration>,
+    /// Channel 0 edges that fell due and have not been delivered to IRQ0 yet.
+    irq0_backlog: u64,
+    /// Every IRQ0 request since power-on: edges that fell due (delivered or not) and
+    /// edges made by reprogramming, for the raised-vs-delivered statistics.
+    irq0_requests: u64,
 }
 
 impl Pit {
@@ -390,6 +435,8 @@ impl Pit {
             speaker_enabled: false,
             refresh_toggle: false,
             irq0_deadline: None,
+            irq0_backlog: 0,
+            irq0_requests: 0,
         };
         pit.irq0_deadline = pit.channels[0].next_rising_edge(now);
         pit
@@ -401,18 +448,58 @@ impl Pit {
         *self = Self::new(self.clock.clone(), irq0);
     }
 
-    /// Delivers channel 0's rising edge to IRQ0 if it is due. Several periods that
-    /// elapsed since the last poll coalesce into one edge, as the PIC would latch them.
-    pub fn poll(&mut self) {
+    /// Brings channel 0 up to now and delivers IRQ0 edges: every edge that fell due since
+    /// the last poll joins the backlog (see the module docs), and one edge of the backlog
+    /// is delivered when `irq0` says the PIC has taken the previous one.
+    pub fn poll(&mut self, irq0: Irq0Input) {
         let now = self.clock.now();
-        self.poll_at(now);
+        self.count_due_edges(now);
+        match irq0 {
+            Irq0Input::Free if self.irq0_backlog > 0 => {
+                self.irq0.pulse();
+                self.irq0_backlog -= 1;
+            }
+            Irq0Input::Masked => {
+                // The request register latches an edge even while masked (one
+                // interrupt follows the unmask); the rest is not kept.
+                if self.irq0_backlog > 0 {
+                    self.irq0.pulse();
+                }
+                self.irq0_backlog = 0;
+            }
+            Irq0Input::Free | Irq0Input::Latched => {}
+        }
     }
 
-    fn poll_at(&mut self, now: Duration) {
-        if self.irq0_deadline.is_some_and(|due| due <= now) {
-            self.irq0.pulse();
-            self.irq0_deadline = self.channels[0].next_rising_edge(now);
-        }
+    /// Counts the channel 0 edges due up to `now` into the backlog and re-arms the
+    /// deadline.
+    fn count_due_edges(&mut self, now: Duration) {
+        let Some(due) = self.irq0_deadline.filter(|&due| due <= now) else {
+            return;
+        };
+        let edges = 1 + self.channels[0].rising_edges_between(due, now);
+        self.irq0_requests = self.irq0_requests.saturating_add(edges);
+        self.irq0_backlog = self
+            .irq0_backlog
+            .saturating_add(edges)
+            .min(self.backlog_limit());
+        self.irq0_deadline = self.channels[0].next_rising_edge(now);
+    }
+
+    /// The most edges the backlog keeps: one second's worth at channel 0's rate.
+    fn backlog_limit(&self) -> u64 {
+        (PIT_FREQUENCY_HZ / self.channels[0].period()).clamp(1, MAX_BACKLOG)
+    }
+
+    /// Channel 0 edges waiting to be delivered.
+    pub fn irq0_backlog(&self) -> u64 {
+        self.irq0_backlog
+    }
+
+    /// IRQ0 requests since power-on: every channel 0 edge that fell due, delivered or
+    /// not (a late edge still counts once), plus edges made by reprogramming.
+    pub fn irq0_requests(&self) -> u64 {
+        self.irq0_requests
     }
 
     /// When (on the clock's timeline) channel 0's next rising edge is due, so the vCPU
@@ -431,12 +518,23 @@ impl Pit {
     }
 
     /// Runs a guest write that may change channel 0, then delivers an edge its OUT made
-    /// (e.g. mode 0 OUT low -> new mode's OUT high) and re-arms the deadline.
-    fn with_irq0_tracking(&mut self, now: Duration, write: impl FnOnce(&mut Self)) {
-        self.poll_at(now);
+    /// (e.g. mode 0 OUT low -> new mode's OUT high) and re-arms the deadline. A write
+    /// that programs channel 0 (`reprograms`) drops the backlog: those ticks belonged to
+    /// the old rate.
+    fn with_irq0_tracking(
+        &mut self,
+        now: Duration,
+        reprograms: bool,
+        write: impl FnOnce(&mut Self),
+    ) {
+        self.count_due_edges(now);
         let before = self.channels[0].out_at(now);
         write(self);
+        if reprograms {
+            self.irq0_backlog = 0;
+        }
         if !before && self.channels[0].out_at(now) {
+            self.irq0_requests = self.irq0_requests.saturating_add(1);
             self.irq0.pulse();
         }
         self.irq0_deadline = self.channels[0].next_rising_edge(now);
@@ -501,9 +599,15 @@ impl Pit {
         match port {
             0x40..=0x42 => {
                 let index = usize::from(port - CHANNEL0_PORT);
-                self.with_irq0_tracking(now, |pit| pit.channels[index].write_data(value, now));
+                self.with_irq0_tracking(now, index == 0, |pit| {
+                    pit.channels[index].write_data(value, now);
+                });
             }
-            COMMAND_PORT => self.with_irq0_tracking(now, |pit| pit.write_command(value, now)),
+            COMMAND_PORT => {
+                // A control word for channel 0 (not a latch, not read-back).
+                let reprograms = value >> 6 == 0 && value & 0x30 != 0;
+                self.with_irq0_tracking(now, reprograms, |pit| pit.write_command(value, now));
+            }
             PORT_B => {
                 self.speaker_enabled = value & PORT_B_SPEAKER != 0;
                 self.channels[2].set_gate(value & PORT_B_GATE2 != 0, now);
@@ -604,16 +708,25 @@ mod tests {
             self.irq.rising_edges(0)
         }
 
-        /// Polls at every deadline up to `end`; returns the IRQ0 edges delivered.
+        /// Polls at every deadline up to `end`, with a PIC that takes every edge at once
+        /// (so edges counted during port accesses are delivered too); returns the IRQ0
+        /// edges delivered.
         fn run_until(&mut self, end: Duration) -> u64 {
             let start = self.edges();
             while let Some(due) = self.pit.next_deadline().filter(|&d| d <= end) {
                 self.clock.set(due);
-                self.pit.poll();
+                self.drain();
             }
             self.clock.set(end);
-            self.pit.poll();
+            self.drain();
             self.edges() - start
+        }
+
+        fn drain(&mut self) {
+            self.pit.poll(Irq0Input::Free);
+            while self.pit.irq0_backlog() > 0 {
+                self.pit.poll(Irq0Input::Free);
+            }
         }
     }
 
@@ -628,7 +741,7 @@ mod tests {
         assert!(!rig.out(0));
         assert_eq!(rig.pit.next_deadline(), Some(time_of_ticks(100)));
         rig.at_tick(100);
-        rig.pit.poll();
+        rig.pit.poll(Irq0Input::Free);
         assert!(rig.out(0));
         assert_eq!(rig.latched_count(0), 0);
         assert_eq!(rig.edges(), 1);
@@ -776,14 +889,72 @@ mod tests {
     }
 
     #[test]
-    fn late_polls_coalesce_into_one_edge() {
+    fn late_edges_wait_in_the_backlog_and_arrive_one_per_acknowledgement() {
         let mut rig = Rig::new();
         rig.program(0, 0x34, 100);
+        // The poll comes 10.5 periods late: edges at 100, 200, ..., 1000 fell due.
         rig.at_tick(1050);
-        rig.pit.poll();
-        rig.pit.poll();
-        assert_eq!(rig.edges(), 1);
+        rig.pit.poll(Irq0Input::Latched);
+        assert_eq!(rig.edges(), 0, "the PIC still holds the previous request");
+        assert_eq!(rig.pit.irq0_backlog(), 10);
+        assert_eq!(rig.pit.irq0_requests(), 10);
         assert_eq!(rig.pit.next_deadline(), Some(time_of_ticks(1100)));
+        // One edge per poll that finds the request taken; none while it is latched.
+        for delivered in 1..=10 {
+            rig.pit.poll(Irq0Input::Free);
+            assert_eq!(rig.edges(), delivered);
+            rig.pit.poll(Irq0Input::Latched);
+            assert_eq!(rig.edges(), delivered);
+        }
+        rig.pit.poll(Irq0Input::Free);
+        assert_eq!(rig.edges(), 10, "backlog empty");
+        // On time again: the edge at 1100 is delivered at its poll.
+        rig.at_tick(1100);
+        rig.pit.poll(Irq0Input::Free);
+        assert_eq!((rig.edges(), rig.pit.irq0_requests()), (11, 11));
+    }
+
+    #[test]
+    fn the_backlog_keeps_at_most_a_second_of_ticks() {
+        let mut rig = Rig::new();
+        // Power-on rate, 18.2 Hz: a 10 s stall keeps 18 edges (1193182 / 65536).
+        rig.clock.set(Duration::from_secs(10));
+        rig.pit.poll(Irq0Input::Latched);
+        assert_eq!(rig.pit.irq0_requests(), 182);
+        assert_eq!(rig.pit.irq0_backlog(), 18);
+        // 1 kHz Linux-style: a 5 s stall keeps 1000.
+        rig.program(0, 0x34, 1193);
+        rig.clock.advance(Duration::from_secs(5));
+        rig.pit.poll(Irq0Input::Latched);
+        assert_eq!(rig.pit.irq0_backlog(), 1000);
+        // A period of 2 clocks (596 kHz) would allow 596591 per second: capped.
+        rig.program(0, 0x34, 2);
+        rig.clock.advance(Duration::from_secs(1));
+        rig.pit.poll(Irq0Input::Latched);
+        assert_eq!(rig.pit.irq0_backlog(), MAX_BACKLOG);
+    }
+
+    #[test]
+    fn masking_and_reprogramming_drop_the_backlog() {
+        let mut rig = Rig::new();
+        rig.program(0, 0x34, 100);
+        rig.at_tick(550);
+        rig.pit.poll(Irq0Input::Latched);
+        assert_eq!(rig.pit.irq0_backlog(), 5);
+        rig.pit.poll(Irq0Input::Masked);
+        assert_eq!(rig.edges(), 1, "a masked line still latches one request");
+        assert_eq!(rig.pit.irq0_backlog(), 0);
+        rig.at_tick(1050);
+        rig.pit.poll(Irq0Input::Latched);
+        assert_eq!(rig.pit.irq0_backlog(), 5);
+        // A latch command does not reprogram; a control word for channel 0 does.
+        rig.outb(COMMAND_PORT, 0x00);
+        rig.inb(0x40);
+        rig.inb(0x40);
+        rig.outb(COMMAND_PORT, 0xB6); // a control word for channel 2
+        assert_eq!(rig.pit.irq0_backlog(), 5);
+        rig.program(0, 0x34, 200);
+        assert_eq!(rig.pit.irq0_backlog(), 0);
     }
 
     #[test]
@@ -1001,7 +1172,7 @@ mod tests {
                 rig.pit.read(port, &mut buf);
             }
             rig.clock.advance(Duration::from_nanos(u64::from(r >> 20)));
-            rig.pit.poll();
+            rig.pit.poll(Irq0Input::Free);
             let _ = rig.pit.next_deadline();
         }
         rig.pit.reset();

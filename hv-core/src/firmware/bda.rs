@@ -76,9 +76,11 @@ pub const VIDEO_CTL: u64 = 0x487;
 pub const VIDEO_SWITCHES: u64 = 0x488;
 /// VGA mode-set control.
 pub const MODESET_CTL: u64 = 0x489;
-/// int 15h AH=86h: the deadline, in microseconds of machine time (wrapping u32).
-pub const WAIT_DEADLINE: u64 = 0x49C;
-/// int 15h AH=86h: bit 0 while a wait is in progress.
+/// int 15h AH=83h: the far pointer (offset, segment) to the caller's flag byte.
+pub const WAIT_FLAG_PTR: u64 = 0x498;
+/// int 15h AH=83h/86h: the interval asked for, in microseconds.
+pub const WAIT_COUNT: u64 = 0x49C;
+/// int 15h AH=83h/86h: bit 0 while an interval is in progress.
 pub const WAIT_ACTIVE: u64 = 0x4A0;
 /// Keyboard flags: b0 last byte E1, b1 last byte E0, b2 RCtrl, b3 RAlt held, b4 101-key.
 pub const KBD_FLAGS2: u64 = 0x496;

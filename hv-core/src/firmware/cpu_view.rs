@@ -23,14 +23,65 @@ pub const FLAG_IF: u16 = 1 << 9;
 /// Bytes the stub and the `int` instruction pushed: AX, IP, CS, FLAGS.
 const FRAME_BYTES: u16 = 8;
 
-/// What the stub does after the trap: return to the caller, or halt until an
-/// interrupt and trap again (the service is waiting for a key or for time to pass).
+/// What the stub does after the trap: return to the caller, or halt with interrupts on
+/// and trap again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Completion {
     /// `pop ax; iret`.
     Done,
-    /// `sti; hlt; cli` and retry.
+    /// `sti; hlt; cli` and retry: the service is waiting for a key or for time to pass.
     Wait,
+    /// `sti; hlt; cli` and retry, the service not run yet: the caller had interrupts
+    /// enabled and one is pending, so it is taken first (at most once per call). The
+    /// VMM wakes this halt at once even if nothing is pending by then.
+    Yield,
+}
+
+impl Completion {
+    /// The stub's AL after the trap: 0 returns, anything else halts and retries.
+    fn status(self) -> u8 {
+        match self {
+            Completion::Done => 0,
+            Completion::Wait | Completion::Yield => 1,
+        }
+    }
+}
+
+/// Which attempt of a call the stub is making, carried in the stub's AH (the VMM sets
+/// it for the next attempt when it answers).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Attempt {
+    /// AH=0: the call just arrived.
+    First,
+    /// AH=2: the call arrived, pending interrupts were let in; now serve it.
+    AfterYield,
+    /// AH=1: the service answered [`Completion::Wait`] and is asked again.
+    Retry,
+}
+
+impl Attempt {
+    const FIRST: u8 = 0;
+    const RETRY: u8 = 1;
+    const AFTER_YIELD: u8 = 2;
+
+    /// Decodes the stub's AH. The guest can enter the stub at any byte with any AH, so
+    /// unknown values count as a first attempt (the worst they do is one more yield).
+    fn from_ah(ah: u8) -> Self {
+        match ah {
+            Self::RETRY => Attempt::Retry,
+            Self::AFTER_YIELD => Attempt::AfterYield,
+            _ => Attempt::First,
+        }
+    }
+
+    /// The AH the stub carries into the attempt after `completion`.
+    fn next(self, completion: Completion) -> u8 {
+        match completion {
+            Completion::Done => Self::FIRST,
+            Completion::Wait => Self::RETRY,
+            Completion::Yield => Self::AFTER_YIELD,
+        }
+    }
 }
 
 /// Why a trap could not be turned into a view.
@@ -59,8 +110,8 @@ pub struct CpuView {
     pub return_cs: u16,
     /// Offset of the return address.
     pub return_ip: u16,
-    /// The stub is trying again after a [`Completion::Wait`].
-    pub retry: bool,
+    /// Which attempt of the call this is.
+    pub attempt: Attempt,
     /// Linear address of the frame (the saved AX).
     frame: u64,
 }
@@ -143,14 +194,25 @@ impl CpuView {
             flags: word(3),
             ds: sregs.ds.selector,
             es: sregs.es.selector,
-            retry: regs.rax & 0xFF00 == 0x0100,
+            attempt: Attempt::from_ah((regs.rax >> 8) as u8),
             frame,
         })
     }
 
+    /// The service is being asked again after it answered [`Completion::Wait`].
+    pub fn retry(&self) -> bool {
+        self.attempt == Attempt::Retry
+    }
+
+    /// The caller ran with interrupts enabled (IF in the FLAGS its `int` pushed).
+    pub fn caller_interrupts_enabled(&self) -> bool {
+        self.flags & FLAG_IF != 0
+    }
+
     /// Writes AX, the return address and FLAGS into the stack frame and returns the
-    /// register files to load: `regs` with the view's registers and AL = 0 (done) or 1
-    /// (wait) for the stub, and the segment registers if a service changed ES.
+    /// register files to load: `regs` with the view's registers, AL = 0 (done) or 1
+    /// (halt and retry) and AH = the next attempt for the stub, and the segment
+    /// registers if a service changed ES.
     pub fn commit(
         &self,
         trap_regs: &Regs,
@@ -170,12 +232,10 @@ impl CpuView {
         regs.rsp = trap_regs.rsp;
         regs.rip = trap_regs.rip;
         regs.rflags = trap_regs.rflags;
-        let status = match completion {
-            Completion::Done => 0,
-            Completion::Wait => 1,
-        };
-        // The stub pops AX afterwards, so only AL's status survives to the `test`.
-        regs.rax = (regs.rax & !0xFFFF) | (trap_regs.rax & 0xFF00) | status;
+        let next = self.attempt.next(completion);
+        // The stub pops the caller's AX before returning, so AL and AH here are only the
+        // stub's: the status for its `test` and the attempt number for the next trap.
+        regs.rax = (regs.rax & !0xFFFF) | u64::from(next) << 8 | u64::from(completion.status());
         let sregs = (self.es != trap_sregs.es.selector).then(|| Sregs {
             es: Segment::real_mode(self.es, false),
             ..*trap_sregs
@@ -251,7 +311,7 @@ impl CpuView {
             es: 0,
             return_cs: 0,
             return_ip: 0,
-            retry: false,
+            attempt: Attempt::First,
             frame: 0,
         }
     }
@@ -318,7 +378,8 @@ mod tests {
             (cpu.return_cs, cpu.return_ip, cpu.flags),
             (0, 0x7C10, 0x0202)
         );
-        assert!(!cpu.retry);
+        assert_eq!(cpu.attempt, Attempt::First);
+        assert!(cpu.caller_interrupts_enabled());
         cpu.set_ax(0x5678);
         cpu.set_carry(true);
         cpu.es = 0xF000;
@@ -328,6 +389,7 @@ mod tests {
         assert_eq!(mem.read_u16(0x7BF8).expect("read"), 0x5678);
         assert_eq!(mem.read_u16(0x7BFE).expect("read"), 0x0203);
         assert_eq!(out.rax & 0xFF, 1, "AL tells the stub to wait");
+        assert_eq!(out.rax >> 8 & 0xFF, 1, "AH: the next attempt is a retry");
         assert_eq!(out.rax >> 16, 0xABCD);
         assert_eq!(out.rip, regs.rip);
         assert_eq!(sregs_out.expect("ES changed").es.base, 0xF0000);

@@ -7,7 +7,7 @@
 //!
 //! ```text
 //! F000:0000  8x16 font (int 10h AX=1130h BH=06h)
-//! F000:1000  service stubs, 20 bytes each, in SERVICE_VECTORS order
+//! F000:1000  service stubs, 20 bytes apart, in SERVICE_VECTORS order
 //! F000:1400  IRQ stubs (int 08h, int 09h), EOI stubs, the halt loop
 //! F000:E401  fixed-disk parameter tables (int 41h, int 46h)
 //! F000:E6F5  system configuration table (int 15h AH=C0h)
@@ -48,8 +48,13 @@ pub const MODEL_AT: u8 = 0xFC;
 pub const SERVICE_VECTORS: [u8; 9] = [0x10, 0x11, 0x12, 0x13, 0x15, 0x16, 0x18, 0x19, 0x1A];
 /// First service stub.
 const SERVICE_STUBS: u16 = 0x1000;
-/// Length of a generic service stub.
-const SERVICE_STUB_LEN: u16 = 20;
+/// Distance between two service stubs.
+const SERVICE_STUB_SPACING: u16 = 20;
+/// Bytes of code in a service stub (see [`service_stub`]).
+const SERVICE_STUB_LEN: u16 = 18;
+/// Offset of the `hlt` inside a service stub.
+const SERVICE_STUB_HLT: u16 = 12;
+const _: () = assert!(SERVICE_STUB_LEN <= SERVICE_STUB_SPACING);
 /// The int 08h (IRQ0) stub.
 pub const IRQ0_STUB: u16 = 0x1400;
 /// The int 09h (IRQ1) stub.
@@ -76,19 +81,25 @@ const PIC_EOI: u8 = 0x20;
 ///
 /// ```text
 ///         push ax
-///         mov ah, 0          ; first attempt (AH=1 marks a retry)
+///         mov ah, 0          ; AH: which attempt this is (0 = the first)
 /// retry:  mov al, vector
-///         out TRAP_PORT, al  ; the VMM serves the call, sets AL = 0 done / 1 wait
+///         out TRAP_PORT, al  ; the VMM serves the call: AL = 0 done / 1 halt,
+///                            ; and AH = the next attempt's number
 ///         test al, al
 ///         jz done
-///         sti                ; wait: halt until an interrupt (IRQ0/IRQ1) ...
-///         hlt
+///         sti                ; halt with interrupts on: the VMM injects what is
+///         hlt                ; pending (or what the service waits for) at this hlt
 ///         cli
-///         mov ah, 1
-///         jmp retry          ; ... and ask again
+///         jmp retry          ; ... and the service is asked again
 /// done:   pop ax             ; AX as the VMM left it in the frame
 ///         iret               ; FLAGS (CF, ZF) as the VMM left them in the frame
 /// ```
+///
+/// The halt serves two answers (see [`super::cpu_view::Completion`]): *wait* (a key,
+/// time to pass) and *yield* (the caller had interrupts enabled and one is pending: it is
+/// let in before the service runs, as a BIOS running its services with `sti` would).
+/// A HLT exits to the VMM on every backend with IF=1 and no interrupt shadow, so the
+/// interrupt is injected there; an interrupt-window exit would need luck.
 pub fn service_stub(vector: u8) -> [u8; SERVICE_STUB_LEN as usize] {
     #[rustfmt::skip]
     let code = [
@@ -97,13 +108,12 @@ pub fn service_stub(vector: u8) -> [u8; SERVICE_STUB_LEN as usize] {
         MOV_AL, vector,         // retry (offset 3)
         OUT_IMM8, TRAP_PORT as u8,
         0x84, 0xC0,             // test al, al
-        0x74, 0x07,             // jz done (offset 18)
+        0x74, 0x05,             // jz done (11 + 5 = 16)
         STI,
-        HLT,
+        HLT,                    // offset SERVICE_STUB_HLT
         CLI,
-        MOV_AH, 0x01,
-        0xEB, 0xF1,             // jmp retry (18 - 15 = 3)
-        POP_AX,                 // done (offset 18)
+        0xEB, 0xF3,             // jmp retry (16 - 13 = 3)
+        POP_AX,                 // done (offset 16)
         IRET_OP,
     ];
     code
@@ -170,7 +180,18 @@ fn config_table() -> [u8; 10] {
 /// Offset of the generic stub serving `vector`, if it has one.
 pub fn service_stub_offset(vector: u8) -> Option<u16> {
     let i = SERVICE_VECTORS.iter().position(|&v| v == vector)?;
-    Some(SERVICE_STUBS + i as u16 * SERVICE_STUB_LEN)
+    Some(SERVICE_STUBS + i as u16 * SERVICE_STUB_SPACING)
+}
+
+/// The vector whose service stub halted, if linear address `addr` is that stub's `hlt`
+/// or the instruction after it (backends report a halt's RIP at or past the `hlt`).
+pub fn halted_service_stub_at(addr: u64) -> Option<u8> {
+    let off = u16::try_from(addr.checked_sub(BASE)?).ok()?;
+    SERVICE_VECTORS.iter().copied().find(|&v| {
+        service_stub_offset(v).is_some_and(|start| {
+            off == start + SERVICE_STUB_HLT || off == start + SERVICE_STUB_HLT + 1
+        })
+    })
 }
 
 /// The vector whose trapping stub contains linear address `addr`. Used to check that a
@@ -245,20 +266,24 @@ mod tests {
     #[test]
     fn stubs_do_not_overlap_and_jumps_land_on_their_labels() {
         let last = service_stub_offset(*SERVICE_VECTORS.last().expect("non-empty")).expect("stub")
-            + SERVICE_STUB_LEN;
+            + SERVICE_STUB_SPACING;
         assert!(last <= IRQ0_STUB);
         assert!(IRQ0_STUB + irq0_stub().len() as u16 <= IRQ1_STUB);
         assert!(IRQ1_STUB + irq1_stub().len() as u16 <= EOI_MASTER_STUB);
         assert!(EOI_MASTER_STUB + eoi_stub(false).len() as u16 <= EOI_SLAVE_STUB);
         assert!(EOI_SLAVE_STUB + eoi_stub(true).len() as u16 <= HALT_LOOP);
         let s = service_stub(0x16);
-        // jz at 9: target = 11 + 7 = 18 = pop ax.
+        // jz at 9: target = 11 + 5 = 16 = pop ax.
         assert_eq!(s[9], 0x74);
         assert_eq!(s[11 + s[10] as usize], POP_AX);
-        // jmp at 16: target = 18 + (-15) = 3 = mov al, vector.
-        assert_eq!(s[16], 0xEB);
-        assert_eq!(s[(18 + s[17] as i8 as isize) as usize], MOV_AL);
+        // jmp at 14: target = 16 + (-13) = 3 = mov al, vector.
+        assert_eq!(s[14], 0xEB);
+        assert_eq!(s[(16 + s[15] as i8 as isize) as usize], MOV_AL);
         assert_eq!(s[4], 0x16);
+        assert_eq!(
+            &s[usize::from(SERVICE_STUB_HLT) - 1..usize::from(SERVICE_STUB_HLT) + 2],
+            &[STI, HLT, CLI]
+        );
         let h = halt_loop();
         assert_eq!((4 + h[3] as i8 as isize) as usize, 0, "jmp back to cli");
     }
@@ -276,6 +301,16 @@ mod tests {
         assert_eq!(trapping_vector_at(BASE + u64::from(IRET)), None);
         assert_eq!(trapping_vector_at(0x7C00), None);
         assert_eq!(trapping_vector_at(BASE + 0x2_0000), None);
+        let off = service_stub_offset(0x15).expect("stub");
+        for at in [off + SERVICE_STUB_HLT, off + SERVICE_STUB_HLT + 1] {
+            assert_eq!(halted_service_stub_at(BASE + u64::from(at)), Some(0x15));
+        }
+        assert_eq!(halted_service_stub_at(BASE + u64::from(off + 5)), None);
+        assert_eq!(
+            halted_service_stub_at(BASE + u64::from(HALT_LOOP + 2)),
+            None
+        );
+        assert_eq!(halted_service_stub_at(0x7C01), None);
     }
 
     #[test]

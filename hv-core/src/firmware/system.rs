@@ -1,5 +1,6 @@
 //! int 11h (equipment), int 12h (conventional memory) and int 15h (system services:
-//! memory map, A20, configuration table, waiting), after SeaBIOS `src/system.c`.
+//! memory map, A20, configuration table, waiting and event intervals), after SeaBIOS
+//! `src/system.c` and `src/clock.c`.
 
 use super::bda;
 use super::cpu_view::{Completion, CpuView, linear, write_guest};
@@ -20,8 +21,9 @@ pub const E820_RESERVED: u32 = 2;
 const UNSUPPORTED: u8 = 0x86;
 /// int 15h status for an argument the call cannot use (an E820 buffer outside RAM).
 const INVALID: u8 = 0x01;
-/// Longest int 15h AH=86h wait honoured (the deadline is a wrapping 32-bit µs count).
-const MAX_WAIT_US: u32 = 1 << 30;
+/// int 15h AH=86h status: the user timer is running an interval already (SeaBIOS
+/// `RET_ECLOCKINUSE`).
+const CLOCK_IN_USE: u8 = 0x83;
 
 /// int 11h: AX = the equipment word.
 pub fn int11(cpu: &mut CpuView, board: &mut PcBoard) -> Completion {
@@ -96,6 +98,7 @@ pub fn int15(cpu: &mut CpuView, board: &mut PcBoard) -> Completion {
     let mem = board.shared.memory.clone();
     match cpu.ah() {
         0x24 => a20(cpu, board),
+        0x83 => event_wait(cpu, board),
         0x86 => return wait(cpu, board),
         0x88 => {
             // KiB above 1 MiB, at most 63 MiB (what a 16-bit count allows here).
@@ -184,40 +187,72 @@ fn e820(cpu: &mut CpuView, mem: &GuestMemory) {
     cpu.set_carry(false);
 }
 
-/// AH=86h: wait CX:DX microseconds. The first call records a deadline in the BDA and
-/// has the stub halt; every interrupt (at least IRQ0, 18.2 times a second) brings it
-/// back to check. The wait is therefore only as fine as the interrupts that end it.
-fn wait(cpu: &mut CpuView, board: &PcBoard) -> Completion {
+/// CX:DX, the microseconds int 15h AH=83h/86h take.
+fn interval_us(cpu: &CpuView) -> u32 {
+    u32::from(cpu.cx()) << 16 | u32::from(cpu.dx())
+}
+
+/// AH=83h: AL=00h starts an interval of CX:DX microseconds at whose end bit 7 of the byte
+/// at ES:BX is set (Ralf Brown's list; SeaBIOS `handle_1583`); AL=01h cancels it. The
+/// caller returns at once and polls its flag.
+fn event_wait(cpu: &mut CpuView, board: &mut PcBoard) {
+    let now = board.shared.clock.now();
     let mem = &board.shared.memory;
-    let now_us = board.shared.clock.now().as_micros() as u32;
-    if !cpu.retry {
-        let us = (u32::from(cpu.cx()) << 16 | u32::from(cpu.dx())).min(MAX_WAIT_US);
+    match cpu.al() {
+        0x00 if board.user_timer.busy() => cpu.fail(UNSUPPORTED),
+        0x00 => {
+            let us = interval_us(cpu);
+            board.user_timer.start_event(now, us, cpu.es, cpu.bx(), mem);
+            cpu.ok();
+        }
+        0x01 => {
+            board.user_timer.cancel(mem);
+            cpu.ok();
+        }
+        _ => cpu.fail(UNSUPPORTED),
+    }
+}
+
+/// AH=86h: wait CX:DX microseconds. The first call starts the user timer and has the
+/// stub halt; the stub wakes at every interrupt and when the timer's deadline passes
+/// (that deadline is the machine's, so the wait ends on time even with every IRQ
+/// masked), and each retry checks whether the interval has elapsed.
+fn wait(cpu: &mut CpuView, board: &mut PcBoard) -> Completion {
+    let now = board.shared.clock.now();
+    let mem = &board.shared.memory;
+    if !cpu.retry() {
+        let us = interval_us(cpu);
         if us == 0 {
             cpu.ok();
             return Completion::Done;
         }
-        write_guest(
-            mem,
-            bda::WAIT_DEADLINE,
-            &now_us.wrapping_add(us).to_le_bytes(),
-        );
-        write_guest(mem, bda::WAIT_ACTIVE, &[1]);
+        if board.user_timer.busy() {
+            cpu.fail(CLOCK_IN_USE);
+            return Completion::Done;
+        }
+        board.user_timer.start_sleep(now, us, mem);
         return Completion::Wait;
     }
-    let deadline = mem.read_u32(bda::WAIT_DEADLINE).unwrap_or(now_us);
-    // Still ahead if the wrapping difference is "positive".
-    if deadline.wrapping_sub(now_us) as i32 > 0 {
-        return Completion::Wait;
+    match board.user_timer.sleep_elapsed_at(now) {
+        Some(false) => Completion::Wait,
+        Some(true) => {
+            board.user_timer.cancel(mem);
+            cpu.ok();
+            Completion::Done
+        }
+        // Cancelled under the caller (AH=83h AL=01h from an interrupt handler): done.
+        None => {
+            cpu.ok();
+            Completion::Done
+        }
     }
-    write_guest(mem, bda::WAIT_ACTIVE, &[0]);
-    cpu.ok();
-    Completion::Done
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::clock::FakeClock;
+    use crate::firmware::cpu_view::Attempt;
     use crate::firmware::test_util::{board, board_with_clock, cpu};
     use std::sync::Arc;
     use std::time::Duration;
@@ -331,15 +366,107 @@ mod tests {
     fn wait_halts_until_the_deadline_passes() {
         let clock = Arc::new(FakeClock::new());
         let mut b = board_with_clock(clock.clone());
-        let mut c = cpu(0x8600, 0, 0x0001, 0x0000); // 65.5 ms
+        let mut c = cpu(0x8600, 0, 0x0001, 0x0000); // 65.536 ms
         assert_eq!(int15(&mut c, &mut b), Completion::Wait);
-        c.retry = true;
+        let deadline = Duration::from_micros(65_536);
+        assert_eq!(b.user_timer.deadline(), Some(deadline));
+        assert_eq!(b.shared.memory.read_u8(bda::WAIT_ACTIVE).expect("r"), 1);
+        c.attempt = Attempt::Retry;
         clock.advance(Duration::from_millis(50));
         assert_eq!(int15(&mut c, &mut b), Completion::Wait);
-        clock.advance(Duration::from_millis(20));
+        // A nested wait (from an interrupt handler) finds the clock in use.
+        let mut nested = cpu(0x8600, 0, 0, 1000);
+        assert_eq!(int15(&mut nested, &mut b), Completion::Done);
+        assert!(nested.carry() && nested.ah() == CLOCK_IN_USE);
+        // Past the PIT's tick at 54.9 ms the machine's next deadline is the wait's.
+        clock.advance(Duration::from_millis(10));
+        b.poll();
+        assert_eq!(b.next_deadline(), Some(deadline));
+        clock.advance(Duration::from_millis(10));
+        b.poll();
+        assert!(
+            b.user_timer.sleep_elapsed(),
+            "the board's poll ends the interval"
+        );
+        assert_eq!(b.user_timer.deadline(), None, "nothing more to wake for");
         assert_eq!(int15(&mut c, &mut b), Completion::Done);
         assert!(!c.carry());
+        assert!(!b.user_timer.busy());
+        assert_eq!(b.shared.memory.read_u8(bda::WAIT_ACTIVE).expect("r"), 0);
         let mut c = cpu(0x8600, 0, 0, 0);
         assert_eq!(int15(&mut c, &mut b), Completion::Done, "zero wait");
+    }
+
+    #[test]
+    fn a_retry_after_the_deadline_is_done_even_before_a_poll() {
+        let clock = Arc::new(FakeClock::new());
+        let mut b = board_with_clock(clock.clone());
+        let mut c = cpu(0x8600, 0, 0, 500);
+        assert_eq!(int15(&mut c, &mut b), Completion::Wait);
+        c.attempt = Attempt::Retry;
+        clock.advance(Duration::from_micros(500));
+        assert_eq!(int15(&mut c, &mut b), Completion::Done);
+    }
+
+    #[test]
+    fn event_wait_sets_the_flag_bit_at_the_deadline_and_can_be_cancelled() {
+        let clock = Arc::new(FakeClock::new());
+        let mut b = board_with_clock(clock.clone());
+        let mem = b.shared.memory.clone();
+        mem.write(0x1234 * 16 + 0x10, &[0x05]).expect("w");
+        let mut c = cpu(0x8300, 0x0010, 0x0000, 2000); // 2 ms, flag at 1234:0010
+        c.es = 0x1234;
+        assert_eq!(int15(&mut c, &mut b), Completion::Done, "returns at once");
+        assert!(!c.carry());
+        assert_eq!(mem.read_u32(bda::WAIT_FLAG_PTR).expect("r"), 0x1234_0010);
+        assert_eq!(b.next_deadline(), Some(Duration::from_millis(2)));
+        // Busy: a second interval and a sleep are refused.
+        let mut again = cpu(0x8300, 0, 0, 10);
+        int15(&mut again, &mut b);
+        assert!(again.carry());
+        let mut sleep = cpu(0x8600, 0, 0, 10);
+        int15(&mut sleep, &mut b);
+        assert!(sleep.carry() && sleep.ah() == CLOCK_IN_USE);
+        clock.advance(Duration::from_micros(1999));
+        b.poll();
+        assert_eq!(mem.read_u8(0x1234 * 16 + 0x10).expect("r"), 0x05);
+        clock.advance(Duration::from_micros(1));
+        b.poll();
+        assert_eq!(
+            mem.read_u8(0x1234 * 16 + 0x10).expect("r"),
+            0x85,
+            "bit 7 set"
+        );
+        assert!(!b.user_timer.busy());
+        assert_eq!(mem.read_u8(bda::WAIT_ACTIVE).expect("r"), 0);
+
+        // Cancelled before its end: the flag stays clear.
+        mem.write(0x600, &[0]).expect("w");
+        let mut c = cpu(0x8300, 0x0600, 0, 1000);
+        int15(&mut c, &mut b);
+        let mut cancel = cpu(0x8301, 0, 0, 0);
+        int15(&mut cancel, &mut b);
+        assert!(!cancel.carry());
+        clock.advance(Duration::from_millis(5));
+        b.poll();
+        assert_eq!(mem.read_u8(0x600).expect("r"), 0);
+        assert_eq!(b.user_timer.deadline(), None);
+        let mut bad = cpu(0x8302, 0, 0, 0);
+        int15(&mut bad, &mut b);
+        assert!(bad.carry() && bad.ah() == UNSUPPORTED);
+    }
+
+    #[test]
+    fn event_flag_outside_ram_is_not_written() {
+        let clock = Arc::new(FakeClock::new());
+        let mut b = board_with_clock(clock.clone());
+        let rom_byte = b.shared.memory.read_u8(0xF_0010).expect("r");
+        let mut c = cpu(0x8300, 0x0010, 0, 1);
+        c.es = 0xF000;
+        int15(&mut c, &mut b);
+        clock.advance(Duration::from_millis(1));
+        b.poll();
+        assert_eq!(b.shared.memory.read_u8(0xF_0010).expect("r"), rom_byte);
+        assert!(!b.user_timer.busy(), "the interval ended all the same");
     }
 }

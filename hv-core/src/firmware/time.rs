@@ -1,14 +1,23 @@
-//! Time: the IRQ0 tick count (int 08h) and int 1Ah (ticks and the RTC).
+//! Time: the IRQ0 tick count (int 08h), int 1Ah (ticks and the RTC), and the user timer
+//! behind int 15h AH=83h/86h.
 //!
 //! The tick count at BDA 0x46C advances at the PIT's 18.2 Hz and wraps at midnight
 //! (0x1800B0 ticks, as SeaBIOS `src/clock.c` counts a day), setting the rollover flag.
 //! RTC functions read and write the CMOS clock through its index/data ports, in the BCD
 //! the hardware keeps, and leave the NMI mask bit as the guest set it.
+//!
+//! [`UserTimer`] is the one interval a BIOS runs for int 15h (SeaBIOS counts it down in
+//! the RTC's 1024 Hz periodic interrupt). Here it is a machine deadline: the board polls
+//! it with the other device timers, so the vCPU loop wakes or kicks exactly then, whatever
+//! the guest has masked.
+
+use std::time::Duration;
 
 use super::bda;
 use super::cpu_view::{Completion, CpuView, write_guest};
 use crate::bus::BusDevice;
 use crate::machine::pc::PcBoard;
+use crate::memory::GuestMemory;
 
 /// Ticks in a day at 1193182 / 65536 Hz.
 pub const TICKS_PER_DAY: u32 = 0x18_00B0;
@@ -117,6 +126,123 @@ pub fn int1a(cpu: &mut CpuView, board: &mut PcBoard) -> Completion {
         }
     }
     Completion::Done
+}
+
+/// What an interval does when it ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ending {
+    /// int 15h AH=86h: the caller's stub is halted until the interval has elapsed.
+    Sleep { elapsed: bool },
+    /// int 15h AH=83h: set bit 7 of the byte at this linear address.
+    Event { flag: u64 },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Interval {
+    deadline: Duration,
+    ending: Ending,
+}
+
+/// The BIOS user timer: at most one interval at a time (int 15h AH=83h or AH=86h), as on
+/// a BIOS that runs both on the RTC. The state is the VMM's; the BDA fields SeaBIOS keeps
+/// (0x498 flag pointer, 0x49C count, 0x4A0 bit 0 "in progress") are mirrored for guests
+/// that look, and never read back.
+#[derive(Debug, Default)]
+pub struct UserTimer {
+    interval: Option<Interval>,
+}
+
+/// Bit 7 of the caller's flag byte: the AH=83h interval has ended.
+pub const EVENT_FLAG_DONE: u8 = 0x80;
+
+impl UserTimer {
+    /// An interval is running. An AH=86h sleep that has elapsed but whose caller has not
+    /// come back for its answer does not count.
+    pub fn busy(&self) -> bool {
+        self.interval
+            .is_some_and(|i| i.ending != Ending::Sleep { elapsed: true })
+    }
+
+    fn start(&mut self, now: Duration, us: u32, ending: Ending, mem: &GuestMemory) {
+        let deadline = now.saturating_add(Duration::from_micros(u64::from(us)));
+        self.interval = Some(Interval { deadline, ending });
+        write_guest(mem, bda::WAIT_COUNT, &us.to_le_bytes());
+        write_guest(mem, bda::WAIT_ACTIVE, &[1]);
+    }
+
+    /// Starts an AH=86h sleep of `us` microseconds.
+    pub fn start_sleep(&mut self, now: Duration, us: u32, mem: &GuestMemory) {
+        self.start(now, us, Ending::Sleep { elapsed: false }, mem);
+    }
+
+    /// Starts an AH=83h interval of `us` microseconds that ends by setting bit 7 of the
+    /// byte at `seg:off`.
+    pub fn start_event(&mut self, now: Duration, us: u32, seg: u16, off: u16, mem: &GuestMemory) {
+        let flag = super::cpu_view::linear(seg, off);
+        let ptr = u32::from(seg) << 16 | u32::from(off);
+        write_guest(mem, bda::WAIT_FLAG_PTR, &ptr.to_le_bytes());
+        self.start(now, us, Ending::Event { flag }, mem);
+    }
+
+    /// Ends whatever interval runs, without setting any flag (AH=83h AL=01h, and the
+    /// sleeping caller collecting its answer).
+    pub fn cancel(&mut self, mem: &GuestMemory) {
+        if self.interval.take().is_some() {
+            write_guest(mem, bda::WAIT_ACTIVE, &[0]);
+        }
+    }
+
+    /// The state of an AH=86h sleep at `now`: `Some(true)` once it has elapsed, `None`
+    /// when no sleep runs (it was cancelled, or an AH=83h interval replaced it).
+    pub fn sleep_elapsed_at(&self, now: Duration) -> Option<bool> {
+        match self.interval? {
+            Interval {
+                ending: Ending::Sleep { elapsed },
+                deadline,
+            } => Some(elapsed || deadline <= now),
+            _ => None,
+        }
+    }
+
+    /// A sleep has elapsed (seen by [`poll`](Self::poll)) and its stub can wake.
+    pub fn sleep_elapsed(&self) -> bool {
+        self.interval
+            .is_some_and(|i| i.ending == Ending::Sleep { elapsed: true })
+    }
+
+    /// When the board must poll the timer next.
+    pub fn deadline(&self) -> Option<Duration> {
+        match self.interval? {
+            Interval {
+                ending: Ending::Sleep { elapsed: true },
+                ..
+            } => None,
+            i => Some(i.deadline),
+        }
+    }
+
+    /// Ends an interval whose deadline has passed: an AH=83h one sets the caller's flag
+    /// bit 7 (if the byte is in guest RAM) and frees the timer; a sleep is marked elapsed
+    /// for its stub to collect.
+    pub fn poll(&mut self, now: Duration, mem: &GuestMemory) {
+        let Some(interval) = self.interval.as_mut() else {
+            return;
+        };
+        if interval.deadline > now {
+            return;
+        }
+        match interval.ending {
+            Ending::Sleep { .. } => interval.ending = Ending::Sleep { elapsed: true },
+            Ending::Event { flag } => {
+                if let Ok(old) = mem.read_u8(flag) {
+                    if !write_guest(mem, flag, &[old | EVENT_FLAG_DONE]) {
+                        log::debug!("int 15h AH=83h: flag byte at {flag:#x} is not in RAM");
+                    }
+                }
+                self.cancel(mem);
+            }
+        }
+    }
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@
 //! counters are shared with the front end.
 
 use std::io::Write;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -14,13 +15,14 @@ use crate::clock::Clock;
 use crate::devices::cmos::{Cmos, HostWallClock};
 use crate::devices::i8042::I8042;
 use crate::devices::pic::{Pic, PicPorts};
-use crate::devices::pit::Pit;
+use crate::devices::pit::{Irq0Input, Pit};
 use crate::devices::ports::{DebugExit, PostCode, ResetControl, Sink, SystemControlPortA};
 use crate::devices::system::SystemControl;
 use crate::devices::uart::{COM1, SerialLog, SerialOutput, Uart};
 use crate::devices::vga::{Vga, VgaState};
+use crate::firmware::time::UserTimer;
 use crate::hypervisor::IoHandler;
-use crate::irq::IrqLine;
+use crate::irq::{IrqLine, IrqSink};
 use crate::loader::disk::Drives;
 use crate::memory::GuestMemory;
 
@@ -100,6 +102,10 @@ pub struct PcBoard {
     pub drives: Drives,
     /// The BIOS service a ROM stub asked for (see [`crate::firmware::TRAP_PORT`]).
     bios_trap: Option<u8>,
+    /// The BIOS's int 15h AH=83h/86h interval timer (a device deadline like the PIT's).
+    pub user_timer: UserTimer,
+    /// [`Pit::irq0_requests`] already added to the statistics.
+    pit_requests_counted: u64,
     serial_input: SerialInput,
     unassigned: UnassignedLog,
 }
@@ -114,8 +120,11 @@ impl PcBoard {
     /// Builds the board at power-on. `serial_out` receives COM1's output.
     pub fn new(shared: SharedParts, serial_out: Option<Box<dyn Write + Send>>) -> Self {
         let pic = Pic::new();
-        let line = |n: u32| IrqLine::new(pic.clone(), n);
+        let sink = CountingSink::new(pic.clone(), shared.stats.clone());
+        let line = |n: u32| IrqLine::new(sink.clone(), n);
         let mem_size = shared.memory.total_size();
+        // From here on the statistics count requests (see `CountingSink`).
+        shared.stats.count_raised(0);
         Self {
             pic_ports: PicPorts::new(pic.clone()),
             pit: Pit::new(shared.clock.clone(), line(irq::TIMER)),
@@ -140,6 +149,8 @@ impl PcBoard {
             extra_ports: Bus::new(),
             drives: Drives::default(),
             bios_trap: None,
+            user_timer: UserTimer::default(),
+            pit_requests_counted: 0,
             serial_input: SerialInput::new("COM1"),
             unassigned: UnassignedLog::default(),
             pic,
@@ -156,7 +167,8 @@ impl PcBoard {
         let mut board = Self::new(self.shared.clone(), None);
         board.drives = drives;
         board.cmos = self.cmos;
-        board.com1 = Uart::new(COM1.0, IrqLine::new(board.pic.clone(), irq::COM1), out);
+        let sink = CountingSink::new(board.pic.clone(), board.shared.stats.clone());
+        board.com1 = Uart::new(COM1.0, IrqLine::new(sink, irq::COM1), out);
         board
     }
 
@@ -172,18 +184,41 @@ impl PcBoard {
     }
 
     /// Advances every time-driven device to `now` and feeds queued serial input.
+    ///
+    /// The PIT learns from the PIC whether its previous IRQ0 edge was taken, so ticks
+    /// that fell due while the vCPU thread could not poll are delivered one per
+    /// acknowledgement instead of merging into one (see [`crate::devices::pit`]).
     pub fn poll(&mut self) {
-        self.pit.poll();
+        let now = self.shared.clock.now();
+        let timer = self.pic.line_state(irq::TIMER);
+        let irq0 = if timer.masked {
+            Irq0Input::Masked
+        } else if timer.requested {
+            Irq0Input::Latched
+        } else {
+            Irq0Input::Free
+        };
+        self.pit.poll(irq0);
+        let requests = self.pit.irq0_requests();
+        self.shared
+            .stats
+            .count_raised(requests.saturating_sub(self.pit_requests_counted));
+        self.pit_requests_counted = requests;
+        self.user_timer.poll(now, &self.shared.memory);
         self.i8042.poll();
         self.serial_input.feed(|bytes| self.com1.receive(bytes));
     }
 
     /// The earliest time a device needs the loop to look at it again.
     pub fn next_deadline(&self) -> Option<Duration> {
-        [self.pit.next_deadline(), self.i8042.next_deadline()]
-            .into_iter()
-            .flatten()
-            .min()
+        [
+            self.pit.next_deadline(),
+            self.i8042.next_deadline(),
+            self.user_timer.deadline(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     fn port_device(&mut self, port: u16) -> Option<&mut dyn BusDevice> {
@@ -274,6 +309,43 @@ impl Board for PcBoard {
     }
 }
 
+/// The devices' wire to the PIC, counting requests for the statistics: rising edges on
+/// every line but IRQ0, whose requests the PIT counts itself (a tick it holds back in
+/// its backlog is still one request, raised when it fell due).
+#[derive(Debug)]
+struct CountingSink {
+    pic: Arc<Pic>,
+    stats: Arc<ExitStats>,
+    /// Line levels, bit n = line n, to see rising edges.
+    levels: AtomicU32,
+}
+
+impl CountingSink {
+    fn new(pic: Arc<Pic>, stats: Arc<ExitStats>) -> Arc<Self> {
+        Arc::new(Self {
+            pic,
+            stats,
+            levels: AtomicU32::new(0),
+        })
+    }
+}
+
+impl IrqSink for CountingSink {
+    fn set_level(&self, line: u32, level: bool) {
+        if let Some(bit) = 1u32.checked_shl(line) {
+            let before = if level {
+                self.levels.fetch_or(bit, Ordering::Relaxed)
+            } else {
+                self.levels.fetch_and(!bit, Ordering::Relaxed)
+            };
+            if level && before & bit == 0 && line != irq::TIMER {
+                self.stats.count_raised(1);
+            }
+        }
+        self.pic.set_level(line, level);
+    }
+}
+
 /// Logs accesses nobody claims, at debug level and rate-limited: a guest probing every
 /// port must not flood the log.
 #[derive(Debug, Default)]
@@ -300,5 +372,91 @@ impl UnassignedLog {
         if self.should_log() {
             log::debug!("unassigned MMIO {what} at {gpa:#x} ({} so far)", self.count);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::FakeClock;
+    use crate::devices::keymap::Key;
+    use crate::firmware::test_util::board_with_clock;
+    use crate::firmware::{bda, time};
+
+    /// What the guest does with IRQ0 under the BIOS: INTA, int 08h's tick, EOI. False
+    /// when the PIC has nothing for the CPU.
+    fn take_irq0(b: &mut PcBoard) -> bool {
+        match b.pic.acknowledge() {
+            Some(0x08) => {
+                time::irq0(b);
+                b.pic.ports().write(0x20, &[0x20]);
+                true
+            }
+            None => false,
+            Some(v) => panic!("vector {v:#x}, expected IRQ0"),
+        }
+    }
+
+    #[test]
+    fn ticks_missed_while_the_vcpu_thread_was_busy_all_reach_the_bios_count() {
+        let clock = Arc::new(FakeClock::new());
+        let mut b = board_with_clock(clock.clone());
+        // The vCPU thread polls 0.55 s late: ten periods of 54.9 ms fell due meanwhile.
+        clock.advance(Duration::from_millis(550));
+        let mut delivered = 0;
+        loop {
+            // Every exit polls (the EOI's, the BIOS trap's).
+            b.poll();
+            if !take_irq0(&mut b) {
+                break;
+            }
+            delivered += 1;
+        }
+        assert_eq!(delivered, 10);
+        assert_eq!(b.shared.memory.read_u32(bda::TICKS).expect("r"), 10);
+        assert_eq!(b.shared.stats.snapshot().raised, Some(10));
+        // And the next one (at 604.2 ms) comes on time.
+        clock.advance(Duration::from_millis(54));
+        b.poll();
+        assert!(!take_irq0(&mut b));
+        clock.advance(Duration::from_millis(1));
+        b.poll();
+        assert!(take_irq0(&mut b));
+        assert_eq!(b.shared.stats.snapshot().raised, Some(11));
+    }
+
+    #[test]
+    fn ticks_due_while_irq0_is_masked_are_not_kept() {
+        let clock = Arc::new(FakeClock::new());
+        let mut b = board_with_clock(clock.clone());
+        b.pic.ports().write(0x21, &[0xF9]);
+        clock.advance(Duration::from_millis(550));
+        b.poll();
+        b.pic.ports().write(0x21, &[0xF8]);
+        let mut delivered = 0;
+        while {
+            b.poll();
+            take_irq0(&mut b)
+        } {
+            delivered += 1;
+        }
+        assert_eq!(delivered, 1, "the one request the masked line latched");
+        assert_eq!(
+            b.shared.stats.snapshot().raised,
+            Some(10),
+            "all were raised"
+        );
+    }
+
+    #[test]
+    fn device_edges_count_as_raised_requests() {
+        let mut b = board_with_clock(Arc::new(FakeClock::new()));
+        assert_eq!(b.shared.stats.snapshot().raised, Some(0));
+        b.i8042.key_event(Key::A, true);
+        b.poll();
+        assert_eq!(b.shared.stats.snapshot().raised, Some(1), "IRQ1");
+        // The same key's byte still unread: the line stays high, no new request.
+        b.poll();
+        assert_eq!(b.shared.stats.snapshot().raised, Some(1));
     }
 }

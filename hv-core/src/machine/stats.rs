@@ -1,7 +1,14 @@
 //! Exit statistics, shared with the front end (the overlay shows exits per second by
-//! kind). Counters are relaxed atomics written only by the vCPU thread.
+//! kind, and interrupts raised against interrupts delivered). Counters are relaxed
+//! atomics written only by the vCPU thread.
+//!
+//! *Raised* counts interrupt requests the devices made; *injected* counts the vectors
+//! the vCPU loop handed the guest. The difference is what was merged (a request that
+//! found the previous one still latched), dropped (masked lines, a tick backlog over its
+//! limit) or is still waiting; a board that counts requests says so with
+//! [`ExitStats::count_raised`], others report `None`.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 /// The kinds of exit the overlay distinguishes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,6 +56,8 @@ impl ExitKind {
 pub struct ExitStats {
     counts: [AtomicU64; 6],
     injected: AtomicU64,
+    raised: AtomicU64,
+    counts_raised: AtomicBool,
 }
 
 /// A copy of the counters at one moment.
@@ -58,6 +67,8 @@ pub struct StatsSnapshot {
     pub exits: [u64; 6],
     /// Interrupts injected.
     pub injected: u64,
+    /// Interrupt requests raised by devices, if the board counts them.
+    pub raised: Option<u64>,
 }
 
 impl StatsSnapshot {
@@ -78,7 +89,18 @@ impl StatsSnapshot {
             d.exits[i] = self.exits[i].saturating_sub(earlier.exits[i]);
         }
         d.injected = self.injected.saturating_sub(earlier.injected);
+        d.raised = self
+            .raised
+            .map(|r| r.saturating_sub(earlier.raised.unwrap_or(0)));
         d
+    }
+
+    /// Requests raised and not delivered (merged, dropped or still waiting):
+    /// `raised - injected`, if the board counts requests. Negative in a window where a
+    /// backlog raised earlier was delivered.
+    pub fn coalesced(&self) -> Option<i64> {
+        let raised = i64::try_from(self.raised?).unwrap_or(i64::MAX);
+        Some(raised.saturating_sub(i64::try_from(self.injected).unwrap_or(i64::MAX)))
     }
 }
 
@@ -93,6 +115,13 @@ impl ExitStats {
         self.injected.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// Counts `n` interrupt requests raised by devices (and marks these statistics as
+    /// counting them).
+    pub fn count_raised(&self, n: u64) {
+        self.counts_raised.store(true, Ordering::Relaxed);
+        self.raised.fetch_add(n, Ordering::Relaxed);
+    }
+
     /// Reads all counters.
     pub fn snapshot(&self) -> StatsSnapshot {
         let mut s = StatsSnapshot::default();
@@ -100,6 +129,10 @@ impl ExitStats {
             s.exits[i] = c.load(Ordering::Relaxed);
         }
         s.injected = self.injected.load(Ordering::Relaxed);
+        s.raised = self
+            .counts_raised
+            .load(Ordering::Relaxed)
+            .then(|| self.raised.load(Ordering::Relaxed));
         s
     }
 }
@@ -123,5 +156,14 @@ mod tests {
         assert_eq!(d.total(), 3);
         assert_eq!(d.injected, 1);
         assert_eq!(a.since(&b).total(), 0);
+        assert_eq!(d.raised, None, "nothing counts requests yet");
+        assert_eq!(d.coalesced(), None);
+        s.count_raised(5);
+        s.count_injection();
+        let c = s.snapshot();
+        assert_eq!(c.raised, Some(5));
+        let d = c.since(&b);
+        assert_eq!((d.raised, d.injected, d.coalesced()), (Some(5), 1, Some(4)));
+        assert_eq!(b.since(&c).coalesced(), None);
     }
 }

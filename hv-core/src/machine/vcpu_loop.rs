@@ -5,9 +5,17 @@
 //! Before each entry the PIC's vector is injected if the guest can take it, else an
 //! interrupt-window exit is requested. `hlt` with interrupts off can never wake, so it
 //! ends the run instead of blocking forever.
+//!
+//! A BIOS service stub halts for two reasons (see [`crate::firmware::service`]): to let a
+//! pending interrupt in before its service runs (*yield*), and to wait for a key or for
+//! an int 15h interval. A yield halt never blocks, even if nothing is pending any more by
+//! the time it halts; an int 15h AH=86h halt also wakes when the BIOS user timer's
+//! interval has elapsed, whatever the guest has masked.
 
 use crate::arch::x86::regs::RFLAGS_IF;
 use crate::exit::VcpuExit;
+use crate::firmware::cpu_view::Completion;
+use crate::firmware::rom;
 use crate::hypervisor::VcpuX86;
 use crate::loader::BootImage;
 
@@ -28,6 +36,11 @@ pub struct X86Cpu {
     window_requested: bool,
     /// An interrupt was injected and the vCPU has not entered the guest since.
     injection_pending: bool,
+    /// The last BIOS trap was answered [`Completion::Yield`]: its stub's halt must not
+    /// block.
+    bios_yield: bool,
+    /// The vector of the BIOS service stub the vCPU is halted in, if it is.
+    halted_in_stub: Option<u8>,
 }
 
 impl X86Cpu {
@@ -38,6 +51,8 @@ impl X86Cpu {
             no_reboot,
             window_requested: false,
             injection_pending: false,
+            bios_yield: false,
+            halted_in_stub: None,
         }
     }
 }
@@ -49,6 +64,8 @@ impl<V: VcpuX86> Arch<V> for X86Cpu {
     fn power_on(&mut self, vcpu: &mut V, board: &PcBoard, boot: Boot) -> Result<(), String> {
         self.window_requested = false;
         self.injection_pending = false;
+        self.bios_yield = false;
+        self.halted_in_stub = None;
         // Nothing the old guest left queued (an injected vector it never took, an
         // interrupt-window request) may reach the new one.
         vcpu.reset().map_err(|e| e.to_string())?;
@@ -107,22 +124,38 @@ impl<V: VcpuX86> Arch<V> for X86Cpu {
     }
 
     /// With RFLAGS.IF clear nothing can wake a halted x86 CPU (no NMI source here).
+    /// Otherwise notes whether the halt is a BIOS service stub's, for [`Self::should_wake`].
     fn halted(&mut self, vcpu: &V) -> Option<RunEnd> {
-        match vcpu.regs() {
-            Ok(regs) if regs.rflags & RFLAGS_IF == 0 => {
-                let at = vcpu
-                    .sregs()
-                    .map(|s| s.code_linear(regs.rip))
-                    .unwrap_or(regs.rip);
-                Some(RunEnd::HaltedWithInterruptsOff { at })
-            }
-            Ok(_) => None,
-            Err(e) => Some(RunEnd::Error(e.to_string())),
+        self.halted_in_stub = None;
+        let regs = match vcpu.regs() {
+            Ok(regs) => regs,
+            Err(e) => return Some(RunEnd::Error(e.to_string())),
+        };
+        let at = vcpu
+            .sregs()
+            .map(|s| s.code_linear(regs.rip))
+            .unwrap_or(regs.rip);
+        if regs.rflags & RFLAGS_IF == 0 {
+            return Some(RunEnd::HaltedWithInterruptsOff { at });
         }
+        self.halted_in_stub = rom::halted_service_stub_at(at);
+        None
     }
 
+    /// An interrupt the PIC has for the CPU wakes any halt. A BIOS stub's halt also ends
+    /// at once after a yield, and, in int 15h's stub, when the user timer's sleep has
+    /// elapsed (the board polled its deadline).
     fn should_wake(&mut self, board: &PcBoard) -> bool {
-        board.pic.has_interrupt()
+        if board.pic.has_interrupt() {
+            return true;
+        }
+        let Some(vector) = self.halted_in_stub else {
+            return false;
+        };
+        if std::mem::take(&mut self.bios_yield) {
+            return true;
+        }
+        vector == 0x15 && board.user_timer.sleep_elapsed()
     }
 
     fn exit(&mut self, vcpu: &mut V, board: &mut PcBoard, exit: VcpuExit) -> ExitAction {
@@ -131,10 +164,13 @@ impl<V: VcpuX86> Arch<V> for X86Cpu {
             // The BIOS ROM stubs trap through a port write (see `firmware`).
             VcpuExit::Io => {
                 if let Some(vector) = board.take_bios_trap() {
-                    if let Err(e) = crate::firmware::service(vector, vcpu, board) {
-                        return ExitAction::End(RunEnd::Error(format!(
-                            "BIOS int {vector:02x}h: {e}"
-                        )));
+                    match crate::firmware::service(vector, vcpu, board) {
+                        Ok(completion) => self.bios_yield = completion == Completion::Yield,
+                        Err(e) => {
+                            return ExitAction::End(RunEnd::Error(format!(
+                                "BIOS int {vector:02x}h: {e}"
+                            )));
+                        }
                     }
                 }
             }
@@ -197,5 +233,110 @@ pub fn register_dump<V: VcpuX86>(vcpu: &V) -> String {
             s.gdt.limit
         ),
         (Err(e), _) | (_, Err(e)) => format!("(unavailable: {e})"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::bus::BusDevice;
+    use crate::clock::FakeClock;
+    use crate::firmware::TRAP_PORT;
+    use crate::firmware::fake::{FakeVcpu, trapped};
+    use crate::firmware::test_util::board_with_clock;
+    use crate::hypervisor::IoHandler;
+    use crate::irq::IrqSink;
+    use crate::loader::flat::FlatImage;
+
+    fn x86() -> X86Cpu {
+        X86Cpu::new(
+            Box::new(FlatImage::new(vec![0xF4], 0x7C00).expect("image")),
+            false,
+        )
+    }
+
+    /// The `out` of `vcpu`'s stub reaches the loop: the trap port write, then the exit.
+    fn trap(cpu: &mut X86Cpu, vcpu: &mut FakeVcpu, board: &mut PcBoard, vector: u8) {
+        board.pio_write(TRAP_PORT, &[vector]);
+        let action = Arch::<FakeVcpu>::exit(cpu, vcpu, board, VcpuExit::Io);
+        assert_eq!(action, ExitAction::Continue);
+    }
+
+    /// The stub runs on to its `hlt` (RIP just past it, IF set by its `sti`).
+    fn halt_in_stub(vcpu: &mut FakeVcpu, vector: u8) {
+        let stub = rom::service_stub_offset(vector).expect("stub");
+        vcpu.regs.rip = u64::from(stub) + 13;
+        vcpu.regs.rflags |= RFLAGS_IF;
+    }
+
+    #[test]
+    fn a_yield_halt_wakes_at_once_even_when_nothing_is_pending_any_more() {
+        let clock = Arc::new(FakeClock::new());
+        let mut board = board_with_clock(clock);
+        let mut cpu = x86();
+        board.pic.set_level(0, true);
+        board.pic.set_level(0, false);
+        let mut vcpu = trapped(&board, 0x16, 0x0100, 0x0202, 7);
+        trap(&mut cpu, &mut vcpu, &mut board, 0x16);
+        assert_eq!(vcpu.regs.rax & 0xFFFF, 0x0201, "yield");
+        // The interrupt went in through a window exit before the halt.
+        assert_eq!(board.pic.acknowledge(), Some(0x08));
+        halt_in_stub(&mut vcpu, 0x16);
+        assert_eq!(Arch::<FakeVcpu>::halted(&mut cpu, &vcpu), None);
+        assert!(Arch::<FakeVcpu>::should_wake(&mut cpu, &board));
+        assert!(
+            !Arch::<FakeVcpu>::should_wake(&mut cpu, &board),
+            "once: a later halt there waits for an interrupt"
+        );
+    }
+
+    #[test]
+    fn a_wait_halt_blocks_until_an_interrupt() {
+        let clock = Arc::new(FakeClock::new());
+        let mut board = board_with_clock(clock);
+        let mut cpu = x86();
+        let mut vcpu = trapped(&board, 0x16, 0x0000, 0x0202, 7);
+        trap(&mut cpu, &mut vcpu, &mut board, 0x16);
+        assert_eq!(vcpu.regs.rax & 0xFFFF, 0x0101, "wait for a key");
+        halt_in_stub(&mut vcpu, 0x16);
+        assert_eq!(Arch::<FakeVcpu>::halted(&mut cpu, &vcpu), None);
+        assert!(!Arch::<FakeVcpu>::should_wake(&mut cpu, &board));
+        board.pic.set_level(1, true);
+        assert!(Arch::<FakeVcpu>::should_wake(&mut cpu, &board));
+    }
+
+    #[test]
+    fn an_int15_sleep_wakes_its_stub_at_the_deadline_with_every_irq_masked() {
+        let clock = Arc::new(FakeClock::new());
+        let mut board = board_with_clock(clock.clone());
+        board.pic.ports().write(0x21, &[0xFF]);
+        let mut cpu = x86();
+        // 2 ms, from a caller with interrupts off.
+        let mut vcpu = trapped(&board, 0x15, 0x8600, 0x0002, 7);
+        vcpu.regs.rdx = 2000;
+        trap(&mut cpu, &mut vcpu, &mut board, 0x15);
+        assert_eq!(vcpu.regs.rax & 0xFFFF, 0x0101, "wait");
+        assert_eq!(board.next_deadline(), Some(Duration::from_millis(2)));
+        halt_in_stub(&mut vcpu, 0x15);
+        assert_eq!(Arch::<FakeVcpu>::halted(&mut cpu, &vcpu), None);
+        assert!(!Arch::<FakeVcpu>::should_wake(&mut cpu, &board));
+        clock.advance(Duration::from_millis(2));
+        board.poll();
+        assert!(Arch::<FakeVcpu>::should_wake(&mut cpu, &board));
+        // The same elapsed sleep does not wake a halt elsewhere.
+        let mut elsewhere = FakeVcpu::default();
+        elsewhere.regs.rip = 0x7C00;
+        elsewhere.regs.rflags = RFLAGS_IF;
+        assert_eq!(Arch::<FakeVcpu>::halted(&mut cpu, &elsewhere), None);
+        assert!(!Arch::<FakeVcpu>::should_wake(&mut cpu, &board));
+        // The retry returns to the caller.
+        vcpu.regs.rax = 0x0115;
+        vcpu.regs.rip = u64::from(rom::service_stub_offset(0x15).expect("stub")) + 7;
+        trap(&mut cpu, &mut vcpu, &mut board, 0x15);
+        assert_eq!(vcpu.regs.rax & 0xFF, 0, "done");
+        assert!(!board.user_timer.busy());
     }
 }
