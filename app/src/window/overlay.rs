@@ -1,6 +1,7 @@
 //! The overlay: a panel over the guest picture that shows the emulation at work — exits
 //! per second by kind, each recent keystroke's path from the host key through the PS/2
-//! keyboard and the i8042 to the guest's read of port 0x60, and the VGA state.
+//! keyboard and the i8042 to the guest's read of port 0x60, each recent mouse packet's
+//! path from the host mouse events to the guest's reads, and the VGA state.
 //!
 //! Building the content ([`Overlay::lines`]) is separate from drawing it ([`draw`]), so
 //! the window redraws only when the text changed, and the text is unit-tested.
@@ -9,7 +10,7 @@ use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
 use hv_core::devices::vga::RenderInfo;
-use hv_core::machine::journey::KeyJourney;
+use hv_core::machine::journey::{KeyJourney, MouseJourney};
 use hv_core::machine::stats::{ExitKind, StatsSnapshot};
 
 use super::draw::{Canvas, GLYPH_H, GLYPH_W, Rgb};
@@ -20,6 +21,8 @@ use super::status::mode_label;
 pub const RATE_WINDOW: Duration = Duration::from_secs(1);
 /// Keystroke journeys shown.
 const JOURNEYS_SHOWN: usize = 8;
+/// Mouse packets shown.
+const MOUSE_PACKETS_SHOWN: usize = 5;
 /// Set-2 and i8042 bytes shown per journey before "+" says there are more.
 const BYTES_SHOWN: usize = 4;
 
@@ -128,12 +131,16 @@ pub struct Overlay<'a> {
     pub rates: Option<Rates>,
     /// Recent keystrokes, oldest first (as the recorder returns them).
     pub journeys: &'a [KeyJourney],
+    /// Recent mouse packets, oldest first.
+    pub mouse: &'a [MouseJourney],
+    /// The last window notice (a paste's outcome), if any.
+    pub notice: Option<&'a str>,
     /// What the renderer drew last.
     pub render: Option<&'a RenderInfo>,
     /// The guest is paused.
     pub paused: bool,
-    /// Keys go to the guest.
-    pub grabbed: bool,
+    /// The mouse is captured for the guest.
+    pub captured: bool,
     /// The host key's label ("Right Ctrl").
     pub host_key: &'a str,
 }
@@ -204,10 +211,10 @@ impl Overlay<'_> {
             ..Line::default()
         };
         title.push(" hv ", VALUE).push("· emulation, live", TITLE);
-        let state = match (self.paused, self.grabbed) {
+        let state = match (self.paused, self.captured) {
             (true, _) => "   PAUSED",
-            (false, false) => "   keyboard released",
-            (false, true) => "",
+            (false, true) => "   input captured",
+            (false, false) => "",
         };
         title.push(state, HEADING);
         lines.push(title);
@@ -216,12 +223,16 @@ impl Overlay<'_> {
         lines.push(Line::default());
         self.journey_lines(&mut lines);
         lines.push(Line::default());
+        self.mouse_lines(&mut lines);
+        lines.push(Line::default());
         self.vga_lines(&mut lines);
         lines.push(Line::default());
         let mut help = Line::default();
         help.push(format!(" {} + ", self.host_key), LABEL)
             .push("G", VALUE)
-            .push(" grab  ", LABEL)
+            .push(" capture  ", LABEL)
+            .push("V", VALUE)
+            .push(" paste  ", LABEL)
             .push("Del", VALUE)
             .push(" C-A-D  ", LABEL)
             .push("P", VALUE)
@@ -286,6 +297,38 @@ impl Overlay<'_> {
         }
     }
 
+    fn mouse_lines(&self, lines: &mut Vec<Line>) {
+        let mut head = Line::default();
+        head.push(" MOUSE", HEADING)
+            .push("  host → packet → i8042 → IRQ12 → guest reads 0x60", LABEL);
+        lines.push(head);
+        if let Some(notice) = self.notice {
+            let mut l = Line::default();
+            l.push(format!("   {notice}"), HEADING);
+            lines.push(l);
+        }
+        if self.mouse.is_empty() {
+            let mut l = Line::default();
+            let hint = if self.captured {
+                "   move the mouse to see its packets"
+            } else {
+                "   click in the window to capture the mouse"
+            };
+            l.push(hint, DIM);
+            lines.push(l);
+            return;
+        }
+        for (age, j) in self
+            .mouse
+            .iter()
+            .rev()
+            .take(MOUSE_PACKETS_SHOWN)
+            .enumerate()
+        {
+            lines.push(mouse_line(j, age > 0));
+        }
+    }
+
     fn vga_lines(&self, lines: &mut Vec<Line>) {
         let mut l = Line::default();
         l.push(" VGA ", HEADING);
@@ -343,6 +386,48 @@ pub fn journey_line(j: &KeyJourney, older: bool) -> Line {
         }
         None => {
             l.push("not read yet", fade(DIM));
+        }
+    }
+    l
+}
+
+/// One mouse packet: "   x+5 y-1 w+0 L    2 ev → 09 05 01     IRQ12 v74 +150µs read +180µs".
+pub fn mouse_line(j: &MouseJourney, older: bool) -> Line {
+    let fade = |c: Rgb| if older { dim(c) } else { c };
+    let mut l = Line::default();
+    let host = if j.host_events == 0 {
+        "(rest of a move)".to_owned()
+    } else {
+        let b = j.host.buttons;
+        let held: String = [(1u8, 'L'), (4, 'M'), (2, 'R')]
+            .iter()
+            .map(|&(bit, c)| if b & bit != 0 { c } else { '·' })
+            .collect();
+        format!(
+            "x{:+} y{:+} w{:+} {held}",
+            j.host.dx, j.host.dy, j.host.wheel
+        )
+    };
+    l.push(format!("   {}", pad(&host, 22)), fade(VALUE))
+        .push(format!("{:>3} ev ", j.host_events), fade(LABEL))
+        .push("→ ", fade(LABEL))
+        .push(pad(&hex_bytes(j.packet.iter().copied()), 13), fade(SET2));
+    match j.injected {
+        Some((vector, after)) => {
+            l.push(format!("IRQ12 v{vector:02X} "), fade(IRQ))
+                .push(pad(&format!("+{}", short_duration(after)), 8), fade(LABEL));
+        }
+        None => {
+            l.push(pad("IRQ12 -", 18), fade(DIM));
+        }
+    }
+    match j.latency {
+        Some(d) => {
+            l.push("read ", fade(LABEL))
+                .push(format!("+{}", short_duration(d)), fade(VALUE));
+        }
+        None => {
+            l.push(format!("read {}/{}", j.read, j.packet.len()), fade(DIM));
         }
     }
     l
@@ -461,6 +546,62 @@ mod tests {
     }
 
     #[test]
+    fn a_mouse_packet_shows_its_whole_path() {
+        use hv_core::clock::FakeClock;
+        use hv_core::devices::i8042::{IrqKind, KbdEvent};
+        use hv_core::devices::ps2_mouse::MouseInput;
+        use hv_core::machine::journey::JourneyRecorder;
+        let clock = FakeClock::new();
+        let rec = JourneyRecorder::new(std::sync::Arc::new(clock.clone()));
+        rec.host_mouse(MouseInput {
+            dx: 5,
+            dy: -1,
+            wheel: 1,
+            buttons: 1,
+        });
+        rec.kbd_event(&KbdEvent::MousePacket {
+            bytes: vec![0x09, 5, 1, 0xFF],
+        });
+        rec.kbd_event(&KbdEvent::IrqRaised { line: IrqKind::Aux });
+        clock.advance(Duration::from_micros(150));
+        rec.injected(0x74);
+        rec.kbd_event(&KbdEvent::MousePacketRead { byte: 0x09 });
+        let half = text(&mouse_line(&rec.mouse_packets()[0], false));
+        assert!(half.contains("x+5 y-1 w+1 L··"), "{half}");
+        assert!(half.contains("1 ev → 09 05 01 FF"), "{half}");
+        assert!(half.contains("IRQ12 v74 +150µs"), "{half}");
+        assert!(half.contains("read 1/4"), "{half}");
+        for b in [5, 1, 0xFF] {
+            clock.advance(Duration::from_micros(10));
+            rec.kbd_event(&KbdEvent::MousePacketRead { byte: b });
+        }
+        rec.kbd_event(&KbdEvent::MousePacket {
+            bytes: vec![0x08, 1, 0, 0],
+        });
+        let got = rec.mouse_packets();
+        let done = text(&mouse_line(&got[0], true));
+        assert!(done.contains("read +180µs"), "{done}");
+        let rest = text(&mouse_line(&got[1], false));
+        assert!(rest.contains("(rest of a move)"), "{rest}");
+        assert!(rest.contains("IRQ12 -"), "{rest}");
+        let o = Overlay {
+            rates: None,
+            journeys: &[],
+            mouse: &got,
+            notice: None,
+            render: None,
+            paused: false,
+            captured: false,
+            host_key: "Right Ctrl",
+        };
+        let joined: Vec<String> = o.lines().iter().map(text).collect();
+        assert!(joined.iter().any(|l| l.contains("09 05 01 FF")));
+        for c in joined.iter().flat_map(|l| l.chars()) {
+            assert!(c == '?' || super::super::draw::cp437(c) != b'?', "{c:?}");
+        }
+    }
+
+    #[test]
     fn rates_refresh_once_per_window() {
         let mut m = RateMeter::new();
         let t0 = Instant::now();
@@ -493,9 +634,11 @@ mod tests {
                 injected: 61.0,
             }),
             journeys: &[journey(true)],
+            mouse: &[],
+            notice: Some("pasting 3 characters"),
             render: None,
             paused: true,
-            grabbed: true,
+            captured: true,
             host_key: "Right Ctrl",
         };
         let all: Vec<String> = o.lines().iter().map(text).collect();
@@ -507,7 +650,10 @@ mod tests {
             "1 000",
             "KEYSTROKES",
             "VGA",
-            "Right Ctrl + G grab",
+            "MOUSE",
+            "move the mouse to see its packets",
+            "pasting 3 characters",
+            "Right Ctrl + G capture  V paste",
         ] {
             assert!(joined.contains(needle), "{needle} missing in\n{joined}");
         }
