@@ -21,8 +21,11 @@ use super::status::mode_label;
 pub const RATE_WINDOW: Duration = Duration::from_secs(1);
 /// Keystroke journeys shown.
 const JOURNEYS_SHOWN: usize = 8;
-/// Mouse packets shown.
-const MOUSE_PACKETS_SHOWN: usize = 5;
+/// Mouse packets shown at most.
+const MOUSE_PACKETS_SHOWN: usize = 4;
+/// Rows the keystroke and mouse sections share (besides their headings and the blank
+/// line between them), so the panel still fits a 720x400 window at scale 1.
+const INPUT_ROWS: usize = 6;
 /// Set-2 and i8042 bytes shown per journey before "+" says there are more.
 const BYTES_SHOWN: usize = 4;
 
@@ -223,8 +226,10 @@ impl Overlay<'_> {
         lines.push(Line::default());
         self.journey_lines(&mut lines);
         lines.push(Line::default());
-        self.mouse_lines(&mut lines);
-        lines.push(Line::default());
+        if self.shows_mouse() {
+            self.mouse_lines(&mut lines);
+            lines.push(Line::default());
+        }
         self.vga_lines(&mut lines);
         lines.push(Line::default());
         let mut help = Line::default();
@@ -292,9 +297,27 @@ impl Overlay<'_> {
             lines.push(l);
             return;
         }
-        for (age, j) in self.journeys.iter().rev().take(JOURNEYS_SHOWN).enumerate() {
+        let rows = if self.shows_mouse() {
+            INPUT_ROWS - self.mouse_rows()
+        } else {
+            JOURNEYS_SHOWN
+        };
+        for (age, j) in self.journeys.iter().rev().take(rows).enumerate() {
             lines.push(journey_line(j, age > 0));
         }
+    }
+
+    /// The mouse section appears once the mouse was captured or sent a packet (or a
+    /// notice is up); until then the keystrokes have its rows.
+    fn shows_mouse(&self) -> bool {
+        self.captured || !self.mouse.is_empty() || self.notice.is_some()
+    }
+
+    /// Rows the mouse section takes below its heading (the rest of [`INPUT_ROWS`] is
+    /// the keystrokes').
+    fn mouse_rows(&self) -> usize {
+        let packets = self.mouse.len().clamp(1, MOUSE_PACKETS_SHOWN);
+        packets + usize::from(self.notice.is_some())
     }
 
     fn mouse_lines(&self, lines: &mut Vec<Line>) {
@@ -391,12 +414,12 @@ pub fn journey_line(j: &KeyJourney, older: bool) -> Line {
     l
 }
 
-/// One mouse packet: "   x+5 y-1 w+0 L    2 ev → 09 05 01     IRQ12 v74 +150µs read +180µs".
+/// One mouse packet: "   x+5 y-1 w+0 L··  2 ev → 09 05 01     IRQ12 v74 +150µs read +180µs".
 pub fn mouse_line(j: &MouseJourney, older: bool) -> Line {
     let fade = |c: Rgb| if older { dim(c) } else { c };
     let mut l = Line::default();
     let host = if j.host_events == 0 {
-        "(rest of a move)".to_owned()
+        "(earlier input)".to_owned()
     } else {
         let b = j.host.buttons;
         let held: String = [(1u8, 'L'), (4, 'M'), (2, 'R')]
@@ -582,7 +605,7 @@ mod tests {
         let done = text(&mouse_line(&got[0], true));
         assert!(done.contains("read +180µs"), "{done}");
         let rest = text(&mouse_line(&got[1], false));
-        assert!(rest.contains("(rest of a move)"), "{rest}");
+        assert!(rest.contains("(earlier input)"), "{rest}");
         assert!(rest.contains("IRQ12 -"), "{rest}");
         let o = Overlay {
             rates: None,
@@ -598,6 +621,48 @@ mod tests {
         assert!(joined.iter().any(|l| l.contains("09 05 01 FF")));
         for c in joined.iter().flat_map(|l| l.chars()) {
             assert!(c == '?' || super::super::draw::cp437(c) != b'?', "{c:?}");
+        }
+    }
+
+    #[test]
+    fn a_full_panel_fits_a_720x400_window_at_scale_1() {
+        use hv_core::devices::i8042::KbdEvent;
+        use hv_core::machine::journey::JourneyRecorder;
+        let rec = JourneyRecorder::new(std::sync::Arc::new(hv_core::clock::HostClock::new()));
+        for i in 0..20u8 {
+            rec.host_key(Key::Pause, i % 2 == 0);
+            rec.kbd_event(&KbdEvent::MousePacket {
+                bytes: vec![0x08, i, 0, 0],
+            });
+        }
+        let journeys = rec.journeys();
+        let mouse = rec.mouse_packets();
+        for (mouse, notice) in [
+            (
+                &mouse[..],
+                Some("pasting 99999 characters; 99 non-ASCII skipped"),
+            ),
+            (&[][..], None),
+        ] {
+            let o = Overlay {
+                rates: Some(Rates {
+                    exits: [123_456.0; 6],
+                    injected: 99_999.0,
+                }),
+                journeys: &journeys,
+                mouse,
+                notice,
+                render: None,
+                paused: false,
+                captured: true,
+                host_key: "Right Ctrl",
+            };
+            let lines = o.lines();
+            let height = lines.len() as u32 * GLYPH_H + 12;
+            let width =
+                (lines.iter().map(Line::chars).max().unwrap_or(0) as u32 + 1) * GLYPH_W + 12;
+            assert!(height <= 400, "{} lines", lines.len());
+            assert!(width <= 720 - 10, "{width} px wide");
         }
     }
 

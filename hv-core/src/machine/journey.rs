@@ -24,8 +24,9 @@ pub const MOUSE_PACKETS_KEPT: usize = 16;
 /// One mouse packet's path.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MouseJourney {
-    /// Host events folded into this packet (0 for the rest of a move split over
-    /// several packets).
+    /// Host events since the previous packet (0 when the events behind this packet were
+    /// already counted by an earlier one: the rest of a move split over several
+    /// packets, or a button change queued behind motion).
     pub host_events: u32,
     /// Their summed motion and wheel (screen convention), and the buttons after the
     /// last one.
