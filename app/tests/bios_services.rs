@@ -11,10 +11,10 @@ fn path(p: &std::path::Path) -> &str {
 
 #[test]
 fn teletype_echoes_keys_read_through_int16() {
-    if !kvm_or_skip("teletype_echoes_keys_read_through_int16") {
+    if !backend_or_skip("teletype_echoes_keys_read_through_int16") {
         return;
     }
-    let bin = nasm("bios_echo");
+    let bin = guest("bios_echo");
     let screen = out_dir().join("bios_echo.txt");
     let (status, _, _) = run_hv_ok(&[
         "--format",
@@ -38,10 +38,10 @@ fn teletype_echoes_keys_read_through_int16() {
 
 #[test]
 fn timer_ticks_advance_at_about_18_hz() {
-    if !kvm_or_skip("timer_ticks_advance_at_about_18_hz") {
+    if !backend_or_skip("timer_ticks_advance_at_about_18_hz") {
         return;
     }
-    let bin = nasm("bios_ticks");
+    let bin = guest("bios_ticks");
     let (status, stdout, _) = run_hv_ok(&["--format", "flat", path(&bin), "--timeout", "60"]);
     assert_eq!(status, 0x21, "the guest reached its debug-exit");
     let hex = stdout
@@ -55,10 +55,10 @@ fn timer_ticks_advance_at_about_18_hz() {
 
 #[test]
 fn e820_reports_the_memory_map() {
-    if !kvm_or_skip("e820_reports_the_memory_map") {
+    if !backend_or_skip("e820_reports_the_memory_map") {
         return;
     }
-    let bin = nasm("bios_e820");
+    let bin = guest("bios_e820");
     let (status, stdout, _) = run_hv_ok(&[
         "--format",
         "flat",
@@ -96,10 +96,10 @@ fn e820_reports_the_memory_map() {
 
 #[test]
 fn mode_13h_pixels_reach_the_screenshot() {
-    if !kvm_or_skip("mode_13h_pixels_reach_the_screenshot") {
+    if !backend_or_skip("mode_13h_pixels_reach_the_screenshot") {
         return;
     }
-    let bin = nasm("bios_mode13");
+    let bin = guest("bios_mode13");
     let png_path = out_dir().join("bios_mode13.png");
     let (status, _, _) = run_hv_ok(&[
         "--format",

@@ -2,83 +2,14 @@
 //! the copy-on-write overlay vs --writable), a boot sector using int 10h/16h, a multiboot
 //! kernel written in C, a fake 64-bit bzImage, and the one-line errors for bad images.
 //!
-//! Test images are built from the sources in tests/guests at test time with nasm, gcc
-//! and ld (Debian packages: nasm, gcc, binutils; gcc only needs its own freestanding
-//! headers for -m32, not gcc-multilib).
+//! The images are the committed builds in tests/guests/prebuilt (see tests/guests/build.sh);
+//! tests that need a variant patch a copy of those bytes.
 
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use common::*;
-
-fn s(p: &Path) -> &str {
-    p.to_str().expect("utf-8 path")
-}
-
-fn run_tool(cmd: &mut Command) {
-    let st = cmd
-        .status()
-        .unwrap_or_else(|e| panic!("{cmd:?}: {e} (install nasm, gcc and binutils)"));
-    assert!(st.success(), "{cmd:?} failed");
-}
-
-/// Builds tests/guests/multiboot (boot.asm + kernel.c + link.ld) into an ELF32 kernel,
-/// once per test binary (tests run in parallel and must not race on the outputs).
-fn multiboot_kernel() -> PathBuf {
-    static KERNEL: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
-    KERNEL.get_or_init(build_multiboot_kernel).clone()
-}
-
-fn build_multiboot_kernel() -> PathBuf {
-    let src = guests_dir().join("multiboot");
-    let out = out_dir();
-    let boot_o = out.join("mb_boot.o");
-    let kernel_o = out.join("mb_kernel.o");
-    let elf = out.join("mbkernel.elf");
-    run_tool(
-        Command::new("nasm")
-            .args(["-f", "elf32", "-w+all", "-o"])
-            .arg(&boot_o)
-            .arg(src.join("boot.asm")),
-    );
-    run_tool(
-        Command::new("gcc")
-            .args([
-                "-m32",
-                "-std=c11",
-                "-O2",
-                "-Wall",
-                "-Wextra",
-                "-Werror",
-                "-ffreestanding",
-                "-fno-pic",
-                "-fno-pie",
-                "-fno-stack-protector",
-                "-fno-asynchronous-unwind-tables",
-                "-mgeneral-regs-only",
-                "-mno-sse",
-                "-mno-mmx",
-                "-mno-80387",
-                "-nostdlib",
-                "-c",
-                "-o",
-            ])
-            .arg(&kernel_o)
-            .arg(src.join("kernel.c")),
-    );
-    run_tool(
-        Command::new("ld")
-            .args(["-m", "elf_i386", "-nostdlib", "-T"])
-            .arg(src.join("link.ld"))
-            .arg("-o")
-            .arg(&elf)
-            .arg(&boot_o)
-            .arg(&kernel_o),
-    );
-    elf
-}
 
 /// A copy of `src` under a new name, so a test can modify or check it alone.
 fn copy(src: &Path, name: &str) -> PathBuf {
@@ -93,10 +24,10 @@ fn sector(bytes: &[u8], lba: usize) -> &[u8] {
 
 #[test]
 fn floppy_boot_sector_loads_more_sectors_with_chs() {
-    if !kvm_or_skip("floppy_boot_sector_loads_more_sectors_with_chs") {
+    if !backend_or_skip("floppy_boot_sector_loads_more_sectors_with_chs") {
         return;
     }
-    let img = copy(&nasm("floppy_chs"), "floppy_chs.img");
+    let img = copy(&guest("floppy_chs"), "floppy_chs.img");
     let screen = out_dir().join("floppy_chs.txt");
     let (status, _, _) = run_hv_ok(&[
         s(&img),
@@ -115,10 +46,10 @@ fn floppy_boot_sector_loads_more_sectors_with_chs() {
 
 #[test]
 fn hard_disk_uses_lba_extensions_and_writes_only_with_writable() {
-    if !kvm_or_skip("hard_disk_uses_lba_extensions_and_writes_only_with_writable") {
+    if !backend_or_skip("hard_disk_uses_lba_extensions_and_writes_only_with_writable") {
         return;
     }
-    let built = nasm("hd_lba");
+    let built = guest("hd_lba");
     let original = std::fs::read(&built).expect("image");
     let img = copy(&built, "hd_lba.img");
     let screen = out_dir().join("hd_lba.txt");
@@ -159,10 +90,10 @@ fn hard_disk_uses_lba_extensions_and_writes_only_with_writable() {
 
 #[test]
 fn boot_sector_echoes_typed_keys_with_int10_and_int16() {
-    if !kvm_or_skip("boot_sector_echoes_typed_keys_with_int10_and_int16") {
+    if !backend_or_skip("boot_sector_echoes_typed_keys_with_int10_and_int16") {
         return;
     }
-    let img = nasm("echo");
+    let img = guest("echo");
     let screen = out_dir().join("echo.txt");
     let (status, _, _) = run_hv_ok(&[
         s(&img),
@@ -182,7 +113,7 @@ fn boot_sector_echoes_typed_keys_with_int10_and_int16() {
 
 #[test]
 fn multiboot_c_kernel_gets_info_modules_and_memory_map() {
-    if !kvm_or_skip("multiboot_c_kernel_gets_info_modules_and_memory_map") {
+    if !backend_or_skip("multiboot_c_kernel_gets_info_modules_and_memory_map") {
         return;
     }
     let elf = multiboot_kernel();
@@ -231,10 +162,10 @@ fn multiboot_c_kernel_gets_info_modules_and_memory_map() {
 
 #[test]
 fn fake_bzimage_enters_64_bit_with_boot_params() {
-    if !kvm_or_skip("fake_bzimage_enters_64_bit_with_boot_params") {
+    if !backend_or_skip("fake_bzimage_enters_64_bit_with_boot_params") {
         return;
     }
-    let img = nasm("fake_bzimage");
+    let img = guest("fake_bzimage");
     let initrd = out_dir().join("fake_initrd.bin");
     std::fs::write(&initrd, b"INITRD-CONTENT\0").expect("initrd");
     let screen = out_dir().join("bzimage.txt");
@@ -314,7 +245,7 @@ fn bad_images_fail_with_one_clear_line() {
     assert!(stderr.contains("is empty"), "{stderr}");
 
     let old = dir.join("old_bzimage.bin");
-    let mut v = std::fs::read(nasm("fake_bzimage")).expect("bz");
+    let mut v = std::fs::read(guest("fake_bzimage")).expect("bz");
     v[0x206..0x208].copy_from_slice(&0x0205u16.to_le_bytes());
     std::fs::write(&old, &v).expect("write");
     refused(&[s(&old)], &old, "boot protocol 2.05 is too old");

@@ -4,7 +4,6 @@
 mod common;
 
 use std::ffi::{OsStr, OsString};
-use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -56,6 +55,26 @@ fn os(s: &str) -> &OsStr {
     OsStr::new(s)
 }
 
+/// `before`, one code unit that is not valid Unicode, then `after`: a byte 0xFF on unix
+/// (OS strings are bytes), an unpaired surrogate on Windows (they are UTF-16).
+#[cfg(unix)]
+fn non_utf8(before: &str, after: &str) -> OsString {
+    use std::os::unix::ffi::OsStringExt;
+    let mut bytes = before.as_bytes().to_vec();
+    bytes.push(0xFF);
+    bytes.extend_from_slice(after.as_bytes());
+    OsString::from_vec(bytes)
+}
+
+#[cfg(windows)]
+fn non_utf8(before: &str, after: &str) -> OsString {
+    use std::os::windows::ffi::OsStringExt;
+    let mut wide: Vec<u16> = before.encode_utf16().collect();
+    wide.push(0xD800);
+    wide.extend(after.encode_utf16());
+    OsString::from_wide(&wide)
+}
+
 /// Runs hv on `image` and checks the file is byte-for-byte unchanged afterwards.
 fn run_on_image(image: &Path, extra: &[&str]) -> (i32, String) {
     let before = std::fs::read(image).ok();
@@ -96,11 +115,18 @@ fn missing_directory_empty_and_oversized_images() {
     assert_one_line_error(s, &e, 1, "huge.img");
     std::fs::remove_file(&huge).ok();
 
-    let bad_name = PathBuf::from(OsStr::from_bytes(b"/nonexistent/\xff\xfe.img"));
+    let bad_name = PathBuf::from(non_utf8("/nonexistent/", ".img"));
+    assert!(bad_name.to_str().is_none(), "the name is not UTF-8");
     let (s, e) = hv(&[bad_name.as_os_str()], &[]);
     assert_one_line_error(s, &e, 1, "cannot open");
+}
 
-    // No IMAGE boots the bundled demo (embedded in the binary) to its prompt.
+#[test]
+fn no_image_boots_the_bundled_demo() {
+    if !backend_or_skip("no_image_boots_the_bundled_demo") {
+        return;
+    }
+    // No IMAGE boots the demo embedded in the binary, to its prompt.
     let (s, e) = hv(
         &[
             OsStr::new("--until-text"),
@@ -149,11 +175,7 @@ fn absurd_options_are_usage_or_clear_errors() {
 
     // Non-UTF-8 --type is refused by the parser, not mangled.
     let (s, e) = hv(
-        &[
-            small.as_os_str(),
-            os("--type"),
-            &OsString::from(OsStr::from_bytes(b"ls\xff\n")),
-        ],
+        &[small.as_os_str(), os("--type"), &non_utf8("ls", "\n")],
         &[],
     );
     assert_one_line_error(s, &e, 2, "UTF-8");
@@ -161,7 +183,7 @@ fn absurd_options_are_usage_or_clear_errors() {
 
 #[test]
 fn memory_sizes_outside_the_supported_range() {
-    if !kvm_or_skip("memory_sizes_outside_the_supported_range") {
+    if !backend_or_skip("memory_sizes_outside_the_supported_range") {
         return;
     }
     let small = scratch("mem_flat.bin");
@@ -174,10 +196,10 @@ fn memory_sizes_outside_the_supported_range() {
 
 #[test]
 fn weird_type_text_is_typed_or_skipped_with_a_warning() {
-    if !kvm_or_skip("weird_type_text_is_typed_or_skipped_with_a_warning") {
+    if !backend_or_skip("weird_type_text_is_typed_or_skipped_with_a_warning") {
         return;
     }
-    let bin = nasm("hello");
+    let bin = guest("hello");
     let (status, _, stderr) = run_hv_ok(&[
         "--format",
         "flat",
@@ -191,6 +213,8 @@ fn weird_type_text_is_typed_or_skipped_with_a_warning() {
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
 
+// HV_KVM_DEVICE is the KVM backend's override: Linux only.
+#[cfg(target_os = "linux")]
 #[test]
 fn unusable_kvm_device_is_one_actionable_line() {
     let small = scratch("kvm_flat.bin");
@@ -211,10 +235,10 @@ fn unusable_kvm_device_is_one_actionable_line() {
 
 #[test]
 fn unwritable_outputs_are_reported() {
-    if !kvm_or_skip("unwritable_outputs_are_reported") {
+    if !backend_or_skip("unwritable_outputs_are_reported") {
         return;
     }
-    let bin = nasm("hello");
+    let bin = guest("hello");
     let dir = out_dir().join("cli_errors");
     let (s, e) = run_on_image(
         &bin,

@@ -39,7 +39,7 @@ fn colours(png: &std::path::Path) -> (u32, u32, HashSet<[u8; 3]>) {
 
 #[test]
 fn help_lists_every_command() {
-    if !kvm_or_skip("help_lists_every_command") {
+    if !backend_or_skip("help_lists_every_command") {
         return;
     }
     let (status, serial, screen) = session("help", "help\\n", "port 0xF4", &[]);
@@ -63,7 +63,7 @@ fn help_lists_every_command() {
 
 #[test]
 fn keys_shows_translated_set1_bytes() {
-    if !kvm_or_skip("keys_shows_translated_set1_bytes") {
+    if !backend_or_skip("keys_shows_translated_set1_bytes") {
         return;
     }
     let (status, _, screen) = session("keys", "keys\\nab\\e", "viewer done", &[]);
@@ -82,7 +82,7 @@ fn keys_shows_translated_set1_bytes() {
 
 #[test]
 fn keys_shows_raw_set2_bytes_after_xlate_off() {
-    if !kvm_or_skip("keys_shows_raw_set2_bytes_after_xlate_off") {
+    if !backend_or_skip("keys_shows_raw_set2_bytes_after_xlate_off") {
         return;
     }
     let (status, _, screen) = session("xlate", "xlate off\\nkeys\\na\\e", "viewer done", &[]);
@@ -100,7 +100,7 @@ fn keys_shows_raw_set2_bytes_after_xlate_off() {
 
 #[test]
 fn colors_draws_all_attribute_combinations() {
-    if !kvm_or_skip("colors_draws_all_attribute_combinations") {
+    if !backend_or_skip("colors_draws_all_attribute_combinations") {
         return;
     }
     let png = out_dir().join("demo_colors.png");
@@ -130,7 +130,7 @@ fn colors_draws_all_attribute_combinations() {
 
 #[test]
 fn mode13_shows_a_many_coloured_animation() {
-    if !kvm_or_skip("mode13_shows_a_many_coloured_animation") {
+    if !backend_or_skip("mode13_shows_a_many_coloured_animation") {
         return;
     }
     let png = out_dir().join("demo_mode13.png");
@@ -153,7 +153,7 @@ fn mode13_shows_a_many_coloured_animation() {
 
 #[test]
 fn uptime_and_mem_report_timer_clock_and_e820() {
-    if !kvm_or_skip("uptime_and_mem_report_timer_clock_and_e820") {
+    if !backend_or_skip("uptime_and_mem_report_timer_clock_and_e820") {
         return;
     }
     let (status, _, screen) = session("uptime_mem", "uptime\\nmem\\n", "usable: ", &[]);
@@ -171,7 +171,7 @@ fn uptime_and_mem_report_timer_clock_and_e820() {
 
 #[test]
 fn user_runs_the_loop_in_ring_3_and_ring_0() {
-    if !kvm_or_skip("user_runs_the_loop_in_ring_3_and_ring_0") {
+    if !backend_or_skip("user_runs_the_loop_in_ring_3_and_ring_0") {
         return;
     }
     let (status, _, screen) = session("user", "user\\n", "per iteration costs", &[]);
@@ -185,7 +185,7 @@ fn user_runs_the_loop_in_ring_3_and_ring_0() {
 
 #[test]
 fn reboot_resets_through_the_i8042_and_boots_again() {
-    if !kvm_or_skip("reboot_resets_through_the_i8042_and_boots_again") {
+    if !backend_or_skip("reboot_resets_through_the_i8042_and_boots_again") {
         return;
     }
     // Nothing but the second banner marks the second boot, so the run ends on its timeout
@@ -207,7 +207,7 @@ fn reboot_resets_through_the_i8042_and_boots_again() {
 
 #[test]
 fn poweroff_ends_the_run_through_the_debug_exit_port() {
-    if !kvm_or_skip("poweroff_ends_the_run_through_the_debug_exit_port") {
+    if !backend_or_skip("poweroff_ends_the_run_through_the_debug_exit_port") {
         return;
     }
     let (status, _, _) = run_hv_ok(&[

@@ -1,39 +1,24 @@
 //! `--writable` disks keep the guest's writes through a normal exit and through
 //! SIGINT/SIGTERM (flushed on the normal exit path); without `--writable` the image file
-//! never changes (writes go to the in-memory overlay).
-//!
-//! Needs the BIOS (int 13h) and the disk-image loaders: skipped, with a message, while
-//! `hv run --help` does not offer `--writable`.
+//! never changes (writes go to the in-memory overlay). The signal cases are unix-only.
 
 mod common;
 
+#[cfg(unix)]
 use std::io::Read;
 use std::path::{Path, PathBuf};
+#[cfg(unix)]
 use std::process::{Command, Stdio};
+#[cfg(unix)]
 use std::time::{Duration, Instant};
 
 use common::*;
 
 const FLOPPY: usize = 1_474_560;
 
-fn disks_supported(test: &str) -> bool {
-    if !kvm_or_skip(test) {
-        return false;
-    }
-    let help = Command::new(hv_bin())
-        .args(["run", "--help"])
-        .output()
-        .expect("hv run --help");
-    let ok = String::from_utf8_lossy(&help.stdout).contains("--writable");
-    if !ok {
-        eprintln!("{test}: skipped: this hv has no --writable (disk loaders not merged yet)");
-    }
-    ok
-}
-
 /// A 1.44 MB floppy whose boot sector writes sector 2; `mode` 1 makes it idle afterwards.
 fn floppy(name: &str, mode: u8) -> PathBuf {
-    let mut boot = std::fs::read(nasm("disk_write")).expect("boot sector");
+    let mut boot = std::fs::read(guest("disk_write")).expect("boot sector");
     assert_eq!(boot.len(), 512);
     boot[0x1FD] = mode;
     let mut img = vec![0xF6u8; FLOPPY];
@@ -54,7 +39,7 @@ fn written_pattern() -> Vec<u8> {
 
 #[test]
 fn writable_disk_keeps_writes_after_a_normal_exit() {
-    if !disks_supported("writable_disk_keeps_writes_after_a_normal_exit") {
+    if !backend_or_skip("writable_disk_keeps_writes_after_a_normal_exit") {
         return;
     }
     let img = floppy("writable_exit.img", 0);
@@ -71,7 +56,7 @@ fn writable_disk_keeps_writes_after_a_normal_exit() {
 
 #[test]
 fn overlay_run_never_changes_the_image() {
-    if !disks_supported("overlay_run_never_changes_the_image") {
+    if !backend_or_skip("overlay_run_never_changes_the_image") {
         return;
     }
     let img = floppy("overlay.img", 0);
@@ -84,6 +69,7 @@ fn overlay_run_never_changes_the_image() {
     );
 }
 
+#[cfg(unix)]
 fn signalled_writable_run(signal: &str) {
     let img = floppy(&format!("writable_sig{signal}.img"), 1);
     let mut child = Command::new(hv_bin())
@@ -104,11 +90,7 @@ fn signalled_writable_run(signal: &str) {
         assert!(n > 0, "hv ended early: {}", String::from_utf8_lossy(&got));
         got.extend_from_slice(&buf[..n]);
     }
-    let st = Command::new("kill")
-        .args([&format!("-{signal}"), &child.id().to_string()])
-        .status()
-        .expect("kill");
-    assert!(st.success());
+    send_signal(&child, signal);
     assert_eq!(child.wait().expect("wait").code(), Some(130));
     assert_eq!(
         sector2(&img),
@@ -117,16 +99,24 @@ fn signalled_writable_run(signal: &str) {
     );
 }
 
+/// Runs `signalled_writable_run(signal)` where there are signals and a backend.
+fn signal_case(test: &str, signal: &str) {
+    // The backend first: where there is none the reason to skip is the same on every OS.
+    if !backend_or_skip(test) {
+        return;
+    }
+    #[cfg(unix)]
+    signalled_writable_run(signal);
+    #[cfg(not(unix))]
+    skip(test, &format!("{NO_SIGNALS} (SIG{signal})"));
+}
+
 #[test]
 fn writable_disk_keeps_writes_after_sigint() {
-    if disks_supported("writable_disk_keeps_writes_after_sigint") {
-        signalled_writable_run("INT");
-    }
+    signal_case("writable_disk_keeps_writes_after_sigint", "INT");
 }
 
 #[test]
 fn writable_disk_keeps_writes_after_sigterm() {
-    if disks_supported("writable_disk_keeps_writes_after_sigterm") {
-        signalled_writable_run("TERM");
-    }
+    signal_case("writable_disk_keeps_writes_after_sigterm", "TERM");
 }

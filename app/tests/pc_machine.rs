@@ -1,7 +1,8 @@
 //! The PC machine end to end on KVM: timer interrupts against wall time, keystrokes by
 //! IRQ1 and by polling with and without i8042 translation, VGA text and mode 13h,
-//! the UART and the debug-exit port. Each guest is a small real-mode program built from
-//! `tests/guests/*.asm` and run with `hv run --headless --format flat`.
+//! the UART and the debug-exit port. Each guest is a small real-mode program from
+//! `tests/guests/*.asm` (run prebuilt, from `tests/guests/prebuilt/`) with
+//! `hv run --headless --format flat`.
 
 mod common;
 
@@ -11,10 +12,10 @@ use common::*;
 
 #[test]
 fn pit_irq0_rate_matches_wall_time() {
-    if !kvm_or_skip("pit_irq0_rate_matches_wall_time") {
+    if !backend_or_skip("pit_irq0_rate_matches_wall_time") {
         return;
     }
-    let bin = nasm("pit_ticks");
+    let bin = guest("pit_ticks");
     let (status, stdout, _) = run_hv_ok(&["--format", "flat", s(&bin), "--timeout", "30"]);
     assert_eq!(status, 1, "guest exits with debug-exit value 0");
     let ticks: u32 = stdout
@@ -30,12 +31,12 @@ fn pit_irq0_rate_matches_wall_time() {
     );
 }
 
-fn echo_case(guest: &str) {
-    if !kvm_or_skip(guest) {
+fn echo_case(test: &str, name: &str) {
+    if !backend_or_skip(test) {
         return;
     }
-    let bin = nasm(guest);
-    let screen = out_dir().join(format!("{guest}.txt"));
+    let bin = guest(name);
+    let screen = out_dir().join(format!("{name}.txt"));
     let (status, stdout, _) = run_hv_ok(&[
         "--format",
         "flat",
@@ -59,30 +60,30 @@ fn echo_case(guest: &str) {
 
 #[test]
 fn keystrokes_by_irq1_translated() {
-    echo_case("kbd_irq_xlate");
+    echo_case("keystrokes_by_irq1_translated", "kbd_irq_xlate");
 }
 
 #[test]
 fn keystrokes_by_irq1_untranslated() {
-    echo_case("kbd_irq_raw");
+    echo_case("keystrokes_by_irq1_untranslated", "kbd_irq_raw");
 }
 
 #[test]
 fn keystrokes_by_polling_translated() {
-    echo_case("kbd_poll_xlate");
+    echo_case("keystrokes_by_polling_translated", "kbd_poll_xlate");
 }
 
 #[test]
 fn keystrokes_by_polling_untranslated() {
-    echo_case("kbd_poll_raw");
+    echo_case("keystrokes_by_polling_untranslated", "kbd_poll_raw");
 }
 
 #[test]
 fn mode_13h_pixels_reach_the_screenshot() {
-    if !kvm_or_skip("mode_13h_pixels_reach_the_screenshot") {
+    if !backend_or_skip("mode_13h_pixels_reach_the_screenshot") {
         return;
     }
-    let bin = nasm("mode13");
+    let bin = guest("mode13");
     let png = out_dir().join("mode13.png");
     let (status, _, _) = run_hv_ok(&[
         "--format",

@@ -7,10 +7,10 @@ use common::*;
 
 #[test]
 fn hello_reaches_screen_serial_and_exit_status() {
-    if !kvm_or_skip("hello_reaches_screen_serial_and_exit_status") {
+    if !backend_or_skip("hello_reaches_screen_serial_and_exit_status") {
         return;
     }
-    let bin = nasm("hello");
+    let bin = guest("hello");
     let screen = out_dir().join("hello.txt");
     let png = out_dir().join("hello.png");
     let (status, stdout, _) = run_hv_ok(&[
