@@ -489,8 +489,19 @@ impl I8042 {
     }
 
     /// Queues a controller reply (one slot, as in the real part; a newer reply replaces
-    /// an unread one).
+    /// an unread one). A controller byte already in the output buffer and not read yet
+    /// is overwritten too, keeping its AUXDATA flag (QEMU's single `cbdata` slot; the
+    /// 8042 references warn that a command's reply overwrites the output register);
+    /// a keyboard or mouse byte there is never overwritten: the reply waits for it.
     fn reply(&mut self, byte: u8, aux: bool) {
+        if let Some(latched) = self
+            .output
+            .as_mut()
+            .filter(|l| l.source == ByteSource::Controller)
+        {
+            latched.byte = byte;
+            return;
+        }
         self.controller_reply = Some(Latched {
             byte,
             source: ByteSource::Controller,
@@ -899,6 +910,27 @@ mod tests {
         assert_eq!(r.read_now(), 0x1E); // already latched before the command
         assert_eq!(r.read_now(), 0x61); // the reply beats the queued break
         assert_eq!(r.read_now(), 0x9E);
+    }
+
+    #[test]
+    fn an_unread_controller_byte_is_overwritten_by_the_next_reply() {
+        // QEMU 7.2 (probe guest i8042_probe): D2 11 then D3 22 unread reads 22 once,
+        // with the first byte's status (no AUXDATA); D3 77 then D0 reads the output port.
+        let mut r = Rig::new();
+        r.command(0xD2, Some(0x11), 0);
+        r.command(0xD3, Some(0x22), 0);
+        assert_eq!(r.status() & (OBF | AUXDATA), OBF);
+        assert_eq!(r.flush(), [0x22]);
+        r.command(0xD3, Some(0x77), 0);
+        r.outb(COMMAND_PORT, 0xD0);
+        assert_eq!(r.status() & (OBF | AUXDATA), OBF | AUXDATA);
+        let port = r.inb(DATA_PORT);
+        assert_eq!(
+            port & 0x0F,
+            0x0F,
+            "output port, not the loopback byte: {port:#04x}"
+        );
+        assert_eq!(r.status() & OBF, 0);
     }
 
     #[test]
