@@ -1247,6 +1247,19 @@ mod tests {
                 }
                 assert!(r.dev.keyboard().pending_len() <= 15 + 8);
                 assert!(r.dev.mouse().pending_len() <= 32 + 8);
+                // A due deadline is work that polling does, never a busy loop.
+                if let Some(due) = r.dev.next_deadline() {
+                    if due <= r.clock.now() {
+                        r.dev.poll();
+                        assert!(r.dev.next_deadline().is_none_or(|n| n > r.clock.now()));
+                    }
+                }
+                // Never stalled: an enabled device with bytes means a full buffer.
+                if r.status() & OBF == 0 {
+                    let c = r.dev.ctr();
+                    assert!(c & ctr::AUXDIS != 0 || !r.dev.mouse().has_output());
+                    assert!(c & ctr::KBDDIS != 0 || !r.dev.keyboard().has_output());
+                }
             }
             // Whatever state it ended in, the controller drains and still answers.
             let mut drained = 0;
