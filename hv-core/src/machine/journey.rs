@@ -20,6 +20,9 @@ use crate::devices::ps2_mouse::MouseInput;
 pub const JOURNEYS_KEPT: usize = 16;
 /// Mouse packets kept for display.
 pub const MOUSE_PACKETS_KEPT: usize = 16;
+/// Host mouse events older than this without a packet are forgotten: the mouse dropped
+/// them (reporting off), so no later packet carries them.
+pub const MOUSE_EVENTS_STALE: Duration = Duration::from_secs(1);
 
 /// One mouse packet's path.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -154,7 +157,8 @@ impl JourneyRecorder {
     pub fn host_mouse(&self, input: MouseInput) {
         self.with(|log, now| {
             let p = &mut log.pending_mouse;
-            if p.events == 0 {
+            if p.events == 0 || now.saturating_sub(p.first_at) > MOUSE_EVENTS_STALE {
+                p.events = 0;
                 p.first_at = now;
                 p.sum = MouseInput::default();
             }
@@ -348,6 +352,21 @@ mod tests {
         rec.injected(0x74);
         assert_eq!(rec.journeys()[0].injected.map(|i| i.0), Some(0x09));
         assert_eq!(rec.mouse_packets()[0].injected.map(|i| i.0), Some(0x74));
+    }
+
+    #[test]
+    fn host_mouse_events_no_packet_carried_are_forgotten() {
+        let clock = FakeClock::new();
+        let rec = JourneyRecorder::new(Arc::new(clock.clone()));
+        rec.host_mouse(input(100, 0, 0)); // reporting was off: the mouse dropped it
+        clock.advance(MOUSE_EVENTS_STALE * 2);
+        rec.host_mouse(input(1, 0, 0));
+        rec.kbd_event(&KbdEvent::MousePacket {
+            bytes: vec![0x08, 1, 0],
+        });
+        let j = &rec.mouse_packets()[0];
+        assert_eq!((j.host_events, j.host.dx), (1, 1));
+        assert_eq!(j.started(), MOUSE_EVENTS_STALE * 2);
     }
 
     #[test]
