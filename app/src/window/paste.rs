@@ -11,6 +11,11 @@ use std::thread;
 
 use crossbeam_channel::{Receiver, Sender};
 
+/// Most characters one paste types (at most four key events each: within the typist's
+/// queue, [`hv_core::machine::typing::MAX_QUEUED`]).
+pub const MAX_PASTE: usize = 16_000;
+const _: () = assert!(4 * MAX_PASTE < hv_core::machine::typing::MAX_QUEUED);
+
 /// The clipboard text made ready for the typist.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Pasted {
@@ -18,38 +23,57 @@ pub struct Pasted {
     pub text: String,
     /// Characters left out because a US keyboard cannot type them (non-ASCII).
     pub skipped: usize,
+    /// ASCII characters left out past [`MAX_PASTE`].
+    pub cut: usize,
 }
 
 impl Pasted {
     /// One line for the log and the overlay.
     pub fn notice(&self) -> String {
         let typed = self.text.chars().count();
-        match self.skipped {
-            0 => format!("pasting {typed} characters"),
-            n => format!("pasting {typed} characters; {n} non-ASCII skipped"),
+        let mut s = format!("pasting {typed} characters");
+        if self.skipped > 0 {
+            s.push_str(&format!("; {} non-ASCII skipped", self.skipped));
         }
+        if self.cut > 0 {
+            s.push_str(&format!(
+                "; {} past the {MAX_PASTE}-character limit left out",
+                self.cut
+            ));
+        }
+        s
     }
 }
 
 /// Prepares clipboard text: `\r\n` and lone `\r` become `\n` (Enter once per line),
-/// non-ASCII characters are dropped and counted.
+/// non-ASCII characters are dropped and counted, and text past [`MAX_PASTE`]
+/// characters is left out and counted.
 pub fn prepare(clip: &str) -> Pasted {
-    let mut text = String::with_capacity(clip.len());
-    let mut skipped = 0;
+    let mut text = String::with_capacity(clip.len().min(MAX_PASTE));
+    let (mut skipped, mut cut, mut kept) = (0, 0, 0);
     let mut chars = clip.chars().peekable();
     while let Some(c) = chars.next() {
-        match c {
+        let c = match c {
             '\r' => {
                 if chars.peek() == Some(&'\n') {
                     chars.next();
                 }
-                text.push('\n');
+                '\n'
             }
-            c if c.is_ascii() => text.push(c),
-            _ => skipped += 1,
+            c if c.is_ascii() => c,
+            _ => {
+                skipped += 1;
+                continue;
+            }
+        };
+        if kept == MAX_PASTE {
+            cut += 1;
+        } else {
+            text.push(c);
+            kept += 1;
         }
     }
-    Pasted { text, skipped }
+    Pasted { text, skipped, cut }
 }
 
 /// Reads the clipboard on a helper thread; the result arrives on the returned channel.
@@ -85,5 +109,16 @@ mod tests {
         let plain = prepare("ls -l\n");
         assert_eq!(plain.skipped, 0);
         assert_eq!(plain.notice(), "pasting 6 characters");
+    }
+
+    #[test]
+    fn a_huge_clipboard_is_cut_at_the_limit_and_says_so() {
+        let p = prepare(&"ab".repeat(MAX_PASTE));
+        assert_eq!(p.text.len(), MAX_PASTE);
+        assert_eq!(p.cut, MAX_PASTE);
+        assert!(
+            p.notice()
+                .ends_with("16000 past the 16000-character limit left out")
+        );
     }
 }

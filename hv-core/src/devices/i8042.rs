@@ -5,7 +5,8 @@
 //! with an edge on IRQ1 or IRQ12 (the PIC sees these ISA lines as edge-triggered, so the
 //! line drops when the guest reads port 0x60 and rises again for the next byte). The
 //! behaviour follows the device notes §1: what Linux's i8042 probe, SeaBIOS and DOS-era
-//! programs rely on.
+//! programs rely on. docs/input.md lists where it differs from QEMU's `pckbd.c`, and why
+//! (the `i8042_probe` test guest runs on both to check).
 //!
 //! For a live overlay the controller can report each step of a keystroke's journey to an
 //! observer ([`KbdEvent`]); without one nothing is allocated or formatted.
