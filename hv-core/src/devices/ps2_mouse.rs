@@ -644,6 +644,36 @@ mod tests {
     }
 
     #[test]
+    fn linux_psmouse_probe_is_answered_at_once() {
+        // drivers/input/mouse/psmouse-base.c psmouse_probe / psmouse_extensions, in order.
+        let (mut m, clock) = mouse();
+        assert_eq!(send(&mut m, &[0xF6]), [ACK], "PSMOUSE_CMD_RESET_DIS");
+        assert_eq!(
+            send(&mut m, &[0xF2]),
+            [ACK, ID_STANDARD],
+            "PSMOUSE_CMD_GETID"
+        );
+        // trackpoint_detect: TP_COMMAND E2 draws a resend, so it gives up at once.
+        assert_eq!(send(&mut m, &[0xE2]), [RESEND]);
+        // The "magic knock" of Logitech/ALPS/Synaptics detection: E8 00, E6 x3, E9.
+        let knock: Vec<u8> = [0xE8, 0x00, 0xE6, 0xE6, 0xE6, 0xE9]
+            .iter()
+            .flat_map(|&b| send(&mut m, &[b])) // each reply read before the next byte
+            .collect();
+        assert_eq!(knock, [ACK, ACK, ACK, ACK, ACK, ACK, 0x00, 0x00, 100]);
+        // intellimouse_detect, then im_explorer_detect (which this mouse does not know).
+        send(&mut m, &[0xF3, 200, 0xF3, 100, 0xF3, 80]);
+        assert_eq!(send(&mut m, &[0xF2]), [ACK, ID_INTELLIMOUSE]);
+        send(&mut m, &[0xF3, 200, 0xF3, 200, 0xF3, 80]);
+        assert_eq!(send(&mut m, &[0xF2]), [ACK, ID_INTELLIMOUSE]);
+        // psmouse_initialize + psmouse_activate: resolution, rate, scaling, enable.
+        assert_eq!(send(&mut m, &[0xE8, 0x03, 0xF3, 100, 0xE6, 0xF4]), [ACK; 6]);
+        assert_eq!(m.sample_rate(), 100);
+        m.input(moved(1, 1, buttons::RIGHT));
+        assert_eq!(packets(&mut m, &clock, 10), [[0x2A, 1, 0xFF, 0]]);
+    }
+
+    #[test]
     fn reports_motion_only_when_enabled() {
         let (mut m, clock) = mouse();
         m.input(moved(5, 5, 0));
