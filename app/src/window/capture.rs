@@ -8,6 +8,11 @@
 //! focus releases it; any button still held is released in the guest, so it never
 //! sees a stuck button.
 //!
+//! Motion is summed between event batches and sent once per batch ([`Capture::flush`],
+//! from winit's `about_to_wait`) and before any button or wheel change, so a 1000 Hz
+//! mouse does not kick the vCPU a thousand times a second, and the order of motion and
+//! button edges is kept.
+//!
 //! This module is the state machine only (no window calls), so its transitions are
 //! unit-tested; the window applies the [`Cursor`] changes it asks for.
 
@@ -53,9 +58,14 @@ pub enum Cursor {
 pub struct Step {
     /// Grab or release the cursor.
     pub cursor: Option<Cursor>,
-    /// Send this to the guest's mouse.
+    /// Motion summed since the last flush: send this first.
+    pub motion: Option<MouseInput>,
+    /// Then this (a button or wheel change).
     pub input: Option<MouseInput>,
 }
+
+/// Motion summed between flushes saturates here (a stalled UI thread cannot overflow it).
+const MAX_PENDING: i32 = 1_000_000;
 
 /// Host pixels per wheel "line" for touchpads that report pixel deltas (a common
 /// desktop line height; winit reports `LineDelta` for real wheels).
@@ -69,6 +79,9 @@ pub struct Capture {
     held: u8,
     /// The click that captured: its release is not the guest's either.
     swallow: Option<Button>,
+    /// Whole motion not sent yet.
+    pending_x: i32,
+    pending_y: i32,
     /// Sub-pixel motion and sub-notch wheel carried to the next event.
     frac_x: f64,
     frac_y: f64,
@@ -97,12 +110,14 @@ impl Capture {
 
     fn capture(&mut self) -> Step {
         self.captured = true;
+        self.pending_x = 0;
+        self.pending_y = 0;
         self.frac_x = 0.0;
         self.frac_y = 0.0;
         self.frac_wheel = 0.0;
         Step {
             cursor: Some(Cursor::Grab),
-            input: None,
+            ..Step::default()
         }
     }
 
@@ -112,6 +127,7 @@ impl Capture {
         if !self.captured {
             return Step::default();
         }
+        let motion = self.take_motion();
         self.captured = false;
         self.swallow = None;
         let input = (self.held != 0).then(|| {
@@ -120,6 +136,7 @@ impl Capture {
         });
         Step {
             cursor: Some(Cursor::Release),
+            motion,
             input,
         }
     }
@@ -147,29 +164,49 @@ impl Capture {
         if held == self.held {
             return Step::default();
         }
+        // Motion so far happened with the old buttons.
+        let motion = self.take_motion();
         self.held = held;
         Step {
             cursor: None,
+            motion,
             input: Some(self.input(0, 0, 0)),
         }
     }
 
-    /// Raw device motion (host mouse counts, `dy` > 0 downwards).
-    pub fn motion(&mut self, dx: f64, dy: f64) -> Step {
+    /// Raw device motion (host mouse counts, `dy` > 0 downwards): summed until the next
+    /// [`flush`](Self::flush) or button/wheel change.
+    pub fn motion(&mut self, dx: f64, dy: f64) {
         if !self.captured || !dx.is_finite() || !dy.is_finite() {
-            return Step::default();
+            return;
         }
         let (x, fx) = whole(self.frac_x + dx);
         let (y, fy) = whole(self.frac_y + dy);
         self.frac_x = fx;
         self.frac_y = fy;
-        if x == 0 && y == 0 {
-            return Step::default();
-        }
+        self.pending_x = self
+            .pending_x
+            .saturating_add(x)
+            .clamp(-MAX_PENDING, MAX_PENDING);
+        self.pending_y = self
+            .pending_y
+            .saturating_add(y)
+            .clamp(-MAX_PENDING, MAX_PENDING);
+    }
+
+    /// The event batch is over: the motion summed in it, if any.
+    pub fn flush(&mut self) -> Step {
         Step {
-            cursor: None,
-            input: Some(self.input(x, y, 0)),
+            motion: self.take_motion(),
+            ..Step::default()
         }
+    }
+
+    fn take_motion(&mut self) -> Option<MouseInput> {
+        let (x, y) = (self.pending_x, self.pending_y);
+        self.pending_x = 0;
+        self.pending_y = 0;
+        (x != 0 || y != 0).then(|| self.input(x, y, 0))
     }
 
     /// Wheel movement in lines (notches), positive = away from the user (scroll up).
@@ -184,6 +221,7 @@ impl Capture {
         }
         Step {
             cursor: None,
+            motion: self.take_motion(),
             input: Some(self.input(0, 0, notches)),
         }
     }
@@ -274,7 +312,8 @@ mod tests {
     #[test]
     fn free_mouse_sends_nothing_and_a_left_click_captures_silently() {
         let mut c = Capture::new();
-        assert_eq!(c.motion(5.0, 5.0), Step::default());
+        c.motion(5.0, 5.0);
+        assert_eq!(c.flush(), Step::default());
         assert_eq!(c.wheel(1.0), Step::default());
         assert_eq!(c.button(Button::Right, true), Step::default());
         assert_eq!(c.button(Button::Right, false), Step::default());
@@ -300,18 +339,25 @@ mod tests {
     fn captured_motion_wheel_and_buttons_reach_the_guest() {
         let mut c = Capture::new();
         assert_eq!(c.toggle().cursor, Some(Cursor::Grab));
-        assert_eq!(c.motion(3.0, -2.0).input, input(3, -2, 0, 0));
-        assert_eq!(
-            c.button(Button::Middle, true).input,
-            input(0, 0, 0, buttons::MIDDLE)
-        );
+        c.motion(3.0, -2.0);
+        c.motion(1.0, 0.0);
+        assert_eq!(c.flush().motion, input(4, -2, 0, 0), "one batch, one event");
+        assert_eq!(c.flush(), Step::default());
+        // Motion before a press goes first, with the buttons it happened with.
+        c.motion(2.0, 2.0);
+        let step = c.button(Button::Middle, true);
+        assert_eq!(step.motion, input(2, 2, 0, 0));
+        assert_eq!(step.input, input(0, 0, 0, buttons::MIDDLE));
         assert_eq!(
             c.button(Button::Middle, true),
             Step::default(),
             "no change, nothing sent"
         );
         assert_eq!(c.button(Button::Other, true), Step::default());
-        assert_eq!(c.wheel(-1.0).input, input(0, 0, -1, buttons::MIDDLE));
+        c.motion(0.0, 5.0);
+        let step = c.wheel(-1.0);
+        assert_eq!(step.motion, input(0, 5, 0, buttons::MIDDLE), "a drag");
+        assert_eq!(step.input, input(0, 0, -1, buttons::MIDDLE));
         assert_eq!(
             c.button(Button::Right, true).input,
             input(0, 0, 0, buttons::MIDDLE | buttons::RIGHT)
@@ -322,16 +368,22 @@ mod tests {
     fn fractions_carry_so_slow_motion_is_not_lost() {
         let mut c = Capture::new();
         c.toggle();
-        assert_eq!(c.motion(0.4, -0.4), Step::default());
-        assert_eq!(c.motion(0.4, -0.4), Step::default());
-        assert_eq!(c.motion(0.4, -0.4).input, input(1, -1, 0, 0));
+        c.motion(0.4, -0.4);
+        assert_eq!(c.flush(), Step::default());
+        c.motion(0.4, -0.4);
+        assert_eq!(c.flush(), Step::default());
+        c.motion(0.4, -0.4);
+        assert_eq!(c.flush().motion, input(1, -1, 0, 0));
         // A touchpad's pixel wheel: 40 px is one notch, in small steps.
         for _ in 0..3 {
             assert_eq!(c.wheel(10.0 / PIXELS_PER_LINE), Step::default());
         }
         assert_eq!(c.wheel(10.0 / PIXELS_PER_LINE).input, input(0, 0, 1, 0));
-        assert_eq!(c.motion(f64::NAN, 1.0), Step::default());
-        assert_eq!(c.motion(1e300, 0.0).input, input(1_000_000, 0, 0, 0));
+        c.motion(f64::NAN, 1.0);
+        assert_eq!(c.flush(), Step::default());
+        c.motion(1e300, 0.0);
+        c.motion(1e300, 0.0);
+        assert_eq!(c.flush().motion, input(MAX_PENDING, 0, 0, 0));
     }
 
     #[test]
@@ -339,8 +391,10 @@ mod tests {
         let mut c = Capture::new();
         c.toggle();
         c.button(Button::Left, true);
+        c.motion(7.0, 0.0);
         let step = c.release();
         assert_eq!(step.cursor, Some(Cursor::Release));
+        assert_eq!(step.motion, input(7, 0, 0, buttons::LEFT), "motion first");
         assert_eq!(
             step.input,
             input(0, 0, 0, 0),
@@ -348,14 +402,15 @@ mod tests {
         );
         assert!(!c.captured());
         assert_eq!(c.release(), Step::default(), "releasing twice does nothing");
-        assert_eq!(c.motion(1.0, 1.0), Step::default());
+        c.motion(1.0, 1.0);
+        assert_eq!(c.flush(), Step::default());
         // Released with nothing held: only the cursor changes.
         c.toggle();
         assert_eq!(
             c.toggle(),
             Step {
                 cursor: Some(Cursor::Release),
-                input: None
+                ..Step::default()
             }
         );
     }

@@ -274,13 +274,14 @@ impl<'a> WindowApp<'a> {
         }
     }
 
-    /// Carries out a capture step: the cursor change, then the guest's input.
+    /// Carries out a capture step: pending motion, then the guest's input, then the
+    /// cursor change.
     fn apply(&mut self, step: Step) {
+        for input in [step.motion, step.input].into_iter().flatten() {
+            self.send(HostEvent::Mouse(input));
+        }
         if let Some(cursor) = step.cursor {
             self.set_cursor(cursor);
-        }
-        if let Some(input) = step.input {
-            self.send(HostEvent::Mouse(input));
         }
     }
 
@@ -657,13 +658,15 @@ impl ApplicationHandler for WindowApp<'_> {
                 None => Some(delta),
             };
             if let Some((dx, dy)) = delta {
-                let step = self.capture.motion(dx, dy);
-                self.apply(step);
+                self.capture.motion(dx, dy);
             }
         }
     }
 
     fn about_to_wait(&mut self, event_loop: &ActiveEventLoop) {
+        // One motion event per batch of raw events.
+        let step = self.capture.flush();
+        self.apply(step);
         let now = Instant::now();
         if now >= self.next_tick {
             self.next_tick = now + self.frame_interval;
