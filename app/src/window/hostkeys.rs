@@ -14,7 +14,7 @@ use hv_core::devices::keymap::Key;
 /// What a host-key combination does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Shortcut {
-    /// Host+G: capture the mouse (and keyboard) for the guest, or release them.
+    /// Host+G: capture the mouse for the guest, or release it.
     ToggleCapture,
     /// Host+V: type the host clipboard's text into the guest.
     Paste,
@@ -53,7 +53,7 @@ impl Shortcut {
     /// A few words for help texts.
     pub fn describe(self) -> &'static str {
         match self {
-            Shortcut::ToggleCapture => "capture/release input",
+            Shortcut::ToggleCapture => "capture/release the mouse",
             Shortcut::Paste => "paste the clipboard as typed text",
             Shortcut::CtrlAltDel => "Ctrl+Alt+Del",
             Shortcut::TogglePause => "pause/resume",
