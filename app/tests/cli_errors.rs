@@ -261,3 +261,25 @@ fn unwritable_outputs_are_reported() {
         "{e}"
     );
 }
+
+/// Where the Windows Hypervisor Platform is missing (Wine has none; so does a Windows
+/// without the optional feature), `hv run` of a valid image says so in one line, with
+/// the command that installs the feature, and exits 1.
+#[cfg(windows)]
+#[test]
+fn without_whp_run_names_the_feature_and_the_command() {
+    use hv_core::Hypervisor;
+    if hv_windows::Whp::probe().is_ok() {
+        skip(
+            "without_whp_run_names_the_feature_and_the_command",
+            "the Windows Hypervisor Platform is available here (this test is for hosts without it)",
+        );
+        return;
+    }
+    let (s, e) = run_on_image(&guest("hello"), &["--format", "flat"]);
+    assert_one_line_error(s, &e, 1, "the Windows Hypervisor Platform is not enabled");
+    assert!(
+        e.contains("DISM /Online /Enable-Feature /FeatureName:HypervisorPlatform /All"),
+        "{e}"
+    );
+}

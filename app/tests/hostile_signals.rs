@@ -27,12 +27,15 @@ fn interrupt_run(signal: &str) {
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn hv");
-    // Wait for the guest's "ready" on COM1 (it is idle in sti; hlt afterwards).
+    // Wait for the guest's whole "ready\n" on COM1 (it is idle in sti; hlt afterwards).
+    // The guest sends each character to COM1 before storing it on the screen, so only the
+    // newline proves the "y" is on the screen: a signal sent on seeing "ready" could stop
+    // hv before that store (seen once in a loaded full run).
     let mut stdout = child.stdout.take().expect("stdout");
     let mut got = Vec::new();
     let mut buf = [0u8; 64];
     let start = Instant::now();
-    while !String::from_utf8_lossy(&got).contains("ready") {
+    while !String::from_utf8_lossy(&got).contains("ready\n") {
         assert!(
             start.elapsed() < Duration::from_secs(30),
             "guest never got ready"

@@ -1,7 +1,10 @@
 //! The window end to end, under a private Xvfb: real X key events (xdotool, through
 //! XTEST) travel through winit, the key map, the PS/2 keyboard and the i8042 to a guest
 //! that polls port 0x60 and echoes what it reads to VGA text memory; the picture on the
-//! X screen must be the renderer's own frame, scaled by whole factors.
+//! X screen must be the renderer's own frame, scaled by whole factors. Real X pointer
+//! motion, clicks and wheel steps reach a guest that drives the PS/2 mouse itself
+//! (IntelliMouse knock, IRQ12) and prints its packets; a clipboard set with xclip is
+//! typed into the guest by Host+V.
 //!
 //! Linux only (an X server); needs Xvfb, xdotool and ImageMagick's `import` (.ci/run
 //! installs them): skipped with a printed reason where one is missing, a failure with
@@ -34,6 +37,30 @@ fn window_runs_the_headless_options_too() {
     }
     #[cfg(target_os = "linux")]
     x11::headless_options(test);
+    #[cfg(not(target_os = "linux"))]
+    skip(test, NO_X11);
+}
+
+#[test]
+fn window_mouse_reaches_the_guest_as_wheel_mouse_packets() {
+    let test = "window_mouse_reaches_the_guest_as_wheel_mouse_packets";
+    if !backend_or_skip(test) {
+        return;
+    }
+    #[cfg(target_os = "linux")]
+    x11::mouse_packets(test);
+    #[cfg(not(target_os = "linux"))]
+    skip(test, NO_X11);
+}
+
+#[test]
+fn window_pastes_the_clipboard_as_typed_text() {
+    let test = "window_pastes_the_clipboard_as_typed_text";
+    if !backend_or_skip(test) {
+        return;
+    }
+    #[cfg(target_os = "linux")]
+    x11::paste(test);
     #[cfg(not(target_os = "linux"))]
     skip(test, NO_X11);
 }
@@ -465,6 +492,247 @@ mod x11 {
         let log = read(&dir.join("hv.log"));
         assert_eq!(status, 0, "hv log:\n{log}");
         assert!(read(&dir.join("screen.txt")).contains("abc9"));
+    }
+
+    /// Mouse packets the guest printed on COM1 ("P b0 b1 b2 b3").
+    fn packets(serial: &Path) -> Vec<[u8; 4]> {
+        read(serial)
+            .lines()
+            .filter_map(|l| l.strip_prefix("P "))
+            .filter_map(|rest| {
+                let bytes: Vec<u8> = rest
+                    .split_whitespace()
+                    .filter_map(|h| u8::from_str_radix(h, 16).ok())
+                    .collect();
+                bytes.try_into().ok()
+            })
+            .collect()
+    }
+
+    /// Summed motion (PS/2 convention: y up) and wheel of `packets`.
+    fn motion(packets: &[[u8; 4]]) -> (i32, i32, i32) {
+        let nine = |low: u8, neg: bool| i32::from(low) - if neg { 256 } else { 0 };
+        packets.iter().fold((0, 0, 0), |(x, y, z), p| {
+            (
+                x + nine(p[1], p[0] & 0x10 != 0),
+                y + nine(p[2], p[0] & 0x20 != 0),
+                z + i32::from(p[3] as i8),
+            )
+        })
+    }
+
+    impl Xvfb {
+        fn title(&self, window: &str) -> String {
+            self.xdotool(&["getwindowname", window])
+        }
+    }
+
+    /// Body of `window_mouse_reaches_the_guest_as_wheel_mouse_packets`.
+    pub fn mouse_packets(test: &str) {
+        let dir = fresh_dir("window-mouse");
+        let Some(x) = start_xvfb(test, &dir) else {
+            return;
+        };
+        let guest = guest("mouse_irq");
+        let serial = dir.join("serial.txt");
+        let mut hv = x.hv(
+            &dir,
+            &[
+                "--format",
+                "flat",
+                guest.to_str().expect("utf-8"),
+                "--scale",
+                "1",
+                "--serial",
+                serial.to_str().expect("utf-8"),
+                "--dump-screen",
+                "screen.txt",
+                "--timeout",
+                "200",
+            ],
+        );
+        let window = x.hv_window();
+        wait_until("the guest's mouse setup", Duration::from_secs(90), || {
+            read(&serial).contains("ready")
+        });
+        assert!(
+            read(&serial).contains("id 03"),
+            "the IntelliMouse knock did not switch the id:
+{}",
+            read(&serial)
+        );
+        x.xdotool(&["windowfocus", "--sync", &window]);
+        x.xdotool(&["mousemove", "--window", &window, "300", "200"]);
+        assert!(!x.title(&window).contains("captured"));
+        // The capturing click is the host's: the guest sees neither of its edges.
+        x.xdotool(&["click", "1"]);
+        wait_until("the capture", Duration::from_secs(20), || {
+            x.title(&window).contains("input captured")
+        });
+        std::thread::sleep(Duration::from_millis(500));
+        assert!(packets(&serial).is_empty(), "{:?}", packets(&serial));
+
+        // Each step: what xdotool does, and what the new packets must add up to.
+        let mut seen = 0;
+        let mut step = |what: &str, args: &[&str], check: &dyn Fn(&[[u8; 4]]) -> bool| {
+            x.xdotool(args);
+            wait_until(what, Duration::from_secs(30), || {
+                check(&packets(&serial)[seen..])
+            });
+            // Let stragglers (a split move's rest) arrive before the next step.
+            std::thread::sleep(Duration::from_millis(300));
+            let all = packets(&serial);
+            assert!(check(&all[seen..]), "{what}: {:02X?}", &all[seen..]);
+            seen = all.len();
+        };
+        step("40 right", &["mousemove_relative", "--", "40", "0"], &|p| {
+            motion(p) == (40, 0, 0) && p.iter().all(|p| p[0] & 0x07 == 0)
+        });
+        step("25 down", &["mousemove_relative", "--", "0", "25"], &|p| {
+            motion(p) == (0, -25, 0)
+        });
+        step(
+            "30 left, 10 up",
+            &["mousemove_relative", "--", "-30", "-10"],
+            &|p| motion(p) == (-30, 10, 0),
+        );
+        let click = |bit: u8| {
+            move |p: &[[u8; 4]]| {
+                p.len() >= 2
+                    && p[0][0] & 0x07 == bit
+                    && p[p.len() - 1][0] & 0x07 == 0
+                    && motion(p) == (0, 0, 0)
+            }
+        };
+        step("a left click", &["click", "1"], &click(0x01));
+        step("a right click", &["click", "3"], &click(0x02));
+        step("a middle click", &["click", "2"], &click(0x04));
+        // X11 button 4 is the wheel rolled away from the user: IntelliMouse z = -1.
+        step("wheel up", &["click", "4"], &|p| motion(p) == (0, 0, -1));
+        step("wheel down twice", &["click", "--repeat", "2", "5"], &|p| {
+            motion(p) == (0, 0, 2)
+        });
+        // A drag: left held while moving.
+        step(
+            "a drag",
+            &[
+                "mousedown",
+                "1",
+                "mousemove_relative",
+                "--",
+                "15",
+                "0",
+                "mouseup",
+                "1",
+            ],
+            &|p| {
+                motion(p) == (15, 0, 0)
+                    && p.iter().any(|p| p[0] & 0x07 == 1 && p[1] != 0)
+                    && p.last().is_some_and(|p| p[0] & 0x07 == 0)
+            },
+        );
+
+        // The overlay with the mouse rows, for the docs (docs/images/mouse-overlay.png).
+        x.host_shortcut("o");
+        x.xdotool(&["mousemove_relative", "--", "5", "-5"]);
+        std::thread::sleep(Duration::from_millis(1500));
+        x.screenshot(&dir.join("mouse-overlay.png"));
+        x.host_shortcut("o");
+
+        // Tapping the host key alone releases the capture; motion then stays the host's.
+        x.xdotool(&["key", "Control_R"]);
+        wait_until("the release", Duration::from_secs(20), || {
+            !x.title(&window).contains("captured")
+        });
+        std::thread::sleep(Duration::from_millis(300));
+        let before = packets(&serial).len();
+        x.xdotool(&["mousemove_relative", "--", "20", "20"]);
+        std::thread::sleep(Duration::from_millis(800));
+        assert_eq!(packets(&serial).len(), before, "motion after the release");
+
+        x.xdotool(&["key", "Return"]);
+        let status = wait_exit(&mut hv, Duration::from_secs(60));
+        let log = read(&dir.join("hv.log"));
+        assert_eq!(
+            status, 0x55,
+            "hv log:
+{log}"
+        );
+        assert!(read(&dir.join("screen.txt")).contains("P 08"));
+        eprintln!(
+            "{test}: {} packets; overlay picture in {}",
+            packets(&serial).len(),
+            dir.join("mouse-overlay.png").display()
+        );
+    }
+
+    /// Body of `window_pastes_the_clipboard_as_typed_text`.
+    pub fn paste(test: &str) {
+        let dir = fresh_dir("window-paste");
+        if !tool_or_skip(test, "xclip") {
+            return;
+        }
+        let Some(x) = start_xvfb(test, &dir) else {
+            return;
+        };
+        // xclip stays in the background as the selection owner until the server ends.
+        let mut xclip = Command::new("xclip")
+            .args(["-selection", "clipboard", "-i"])
+            .env("DISPLAY", &x.display)
+            .stdin(Stdio::piped())
+            .spawn()
+            .expect("start xclip");
+        {
+            use std::io::Write;
+            let mut stdin = xclip.stdin.take().expect("xclip stdin");
+            // The é is not ASCII: skipped with a notice. The newline is Enter, which
+            // ends the guest.
+            stdin
+                .write_all(
+                    "pasted42 é
+"
+                    .as_bytes(),
+                )
+                .expect("write the clipboard");
+        }
+        assert!(xclip.wait().expect("xclip").success());
+        let guest = guest("window_echo");
+        let serial = dir.join("serial.txt");
+        let mut hv = x.hv(
+            &dir,
+            &[
+                "--format",
+                "flat",
+                guest.to_str().expect("utf-8"),
+                "--serial",
+                serial.to_str().expect("utf-8"),
+                "--dump-screen",
+                "screen.txt",
+                "--timeout",
+                "150",
+            ],
+        );
+        let window = x.hv_window();
+        wait_until("the guest's banner", Duration::from_secs(60), || {
+            read(&serial).contains("ready")
+        });
+        x.xdotool(&["windowfocus", "--sync", &window]);
+        x.host_shortcut("v");
+        let status = wait_exit(&mut hv, Duration::from_secs(90));
+        let log = read(&dir.join("hv.log"));
+        assert_eq!(
+            status, 0x55,
+            "Enter from the clipboard ends the guest; hv log:
+{log}"
+        );
+        // The guest echoes letters and digits (the space is not in its table).
+        assert!(read(&serial).contains("pasted42"), "{}", read(&serial));
+        assert!(read(&dir.join("screen.txt")).contains("pasted42"));
+        assert!(
+            log.contains("pasting 10 characters; 1 non-ASCII skipped"),
+            "hv log:
+{log}"
+        );
     }
 
     /// Body of `window_without_a_display_says_so_in_one_line`.

@@ -17,7 +17,7 @@ use hv_core::devices::SystemControl;
 use hv_core::devices::i8042::{COMMAND_PORT, DATA_PORT, I8042, ctr};
 use hv_core::devices::keymap::Key;
 use hv_core::devices::ps2_keyboard::KEYBOARD_QUEUE_BYTES;
-use hv_core::devices::ps2_mouse::MOUSE_QUEUE_PACKETS;
+use hv_core::devices::ps2_mouse::{MOUSE_QUEUE_PACKETS, MouseInput};
 use hv_core::irq::IrqRecorder;
 use hv_fuzz::{Step, Width};
 use libfuzzer_sys::fuzz_target;
@@ -37,7 +37,7 @@ enum Op {
     /// A host key by index into `Key::ALL`.
     Key(u16, bool),
     ReleaseAll,
-    Mouse(i32, i32, u8),
+    Mouse(i32, i32, i8, u8),
     Advance(Step),
     Poll,
 }
@@ -50,7 +50,7 @@ fn status_now(dev: &mut I8042) -> u8 {
 
 fn check(dev: &mut I8042, irqs: &IrqRecorder) {
     assert!(dev.keyboard().pending_len() <= KEYBOARD_QUEUE_BYTES + REPLY_ROOM);
-    assert!(dev.mouse().pending_len() <= 3 * MOUSE_QUEUE_PACKETS + REPLY_ROOM);
+    assert!(dev.mouse().pending_len() <= 4 * MOUSE_QUEUE_PACKETS + REPLY_ROOM);
     let st = status_now(dev);
     assert_eq!(st, status_now(dev), "status reads have no side effects");
     let obf = st & OBF != 0;
@@ -99,7 +99,12 @@ fuzz_target!(|ops: Vec<Op>| {
                 dev.key_event(key, pressed);
             }
             Op::ReleaseAll => dev.release_all(),
-            Op::Mouse(dx, dy, b) => dev.mouse_motion(dx, dy, b),
+            Op::Mouse(dx, dy, wheel, buttons) => dev.mouse_input(MouseInput {
+                dx,
+                dy,
+                wheel: i32::from(wheel),
+                buttons,
+            }),
             Op::Advance(s) => clock.advance(s.duration()),
             Op::Poll => dev.poll(),
         }

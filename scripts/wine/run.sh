@@ -9,8 +9,10 @@
 #
 # What it does:
 # * Builds bcryptprimitives.dll (the ProcessPrng shim, bcryptprimitives.c here) next to
-#   EXE when it is missing or older than its source. Rust's std imports ProcessPrng,
-#   which Wine 8 lacks; Wine loads a DLL from the program's directory first.
+#   EXE (and, for a test binary in a cargo deps/ directory, next to the package's
+#   binaries one level up, which the tests start) when missing or older than its
+#   source. Rust's std imports ProcessPrng, which Wine 8 lacks; Wine loads a DLL from
+#   the program's directory first.
 # * Uses a private prefix, ${CARGO_TARGET_DIR:-<repo>/target}/wine-prefix, created on
 #   first use with `wineboot -i` (quietly, without Mono/Gecko, without a display).
 # * Runs EXE with WINEDEBUG=-all and returns its exit status (a Rust test binary returns
@@ -51,19 +53,27 @@ fi
 # --- the ProcessPrng shim, next to the executable --------------------------------------
 exe_dir=$(cd "$(dirname "$exe")" && pwd)
 exe_path="$exe_dir/$(basename "$exe")"
-shim="$exe_dir/bcryptprimitives.dll"
 shim_src="$here/bcryptprimitives.c"
-if [[ ! -f $shim || $shim_src -nt $shim ]]; then
-    cc=${HV_MINGW_CC:-x86_64-w64-mingw32-gcc}
-    command -v "$cc" >/dev/null 2>&1 ||
-        die "$cc not found, needed once to build $shim (install it: apt-get install gcc-mingw-w64-x86-64; or set HV_MINGW_CC)"
-    # Built under a private name and renamed, so runs started in parallel in the same
-    # directory never load a half-written DLL.
-    tmp="$exe_dir/.bcryptprimitives.$$.dll"
-    "$cc" -shared -O2 -o "$tmp" "$shim_src" -ladvapi32 ||
-        { rm -f "$tmp"; die "could not build $shim"; }
-    mv -f "$tmp" "$shim"
+# Cargo puts a package's binaries one level above deps/, where its test binaries live,
+# and the tests start them (CARGO_BIN_EXE_*): hv.exe needs the shim beside it too.
+shim_dirs=("$exe_dir")
+if [[ $(basename "$exe_dir") == deps ]]; then
+    shim_dirs+=("$(dirname "$exe_dir")")
 fi
+for dir in "${shim_dirs[@]}"; do
+    shim="$dir/bcryptprimitives.dll"
+    if [[ ! -f $shim || $shim_src -nt $shim ]]; then
+        cc=${HV_MINGW_CC:-x86_64-w64-mingw32-gcc}
+        command -v "$cc" >/dev/null 2>&1 ||
+            die "$cc not found, needed once to build $shim (install it: apt-get install gcc-mingw-w64-x86-64; or set HV_MINGW_CC)"
+        # Built under a private name and renamed, so runs started in parallel in the
+        # same directory never load a half-written DLL.
+        tmp="$dir/.bcryptprimitives.$$.dll"
+        "$cc" -shared -O2 -o "$tmp" "$shim_src" -ladvapi32 ||
+            { rm -f "$tmp"; die "could not build $shim"; }
+        mv -f "$tmp" "$shim"
+    fi
+done
 
 # --- a private Wine prefix --------------------------------------------------------------
 target=${CARGO_TARGET_DIR:-$repo/target}

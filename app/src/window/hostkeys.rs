@@ -3,9 +3,9 @@
 //! One key (the *host key*, as in VirtualBox) turns the next key into a window shortcut.
 //! The host key itself never reaches the guest, and a shortcut key pressed with it
 //! reaches the guest neither when pressed nor when released, so the guest never sees a
-//! half keystroke. Pressed and released alone, the host key does nothing: an accidental
-//! tap cannot type into the guest. Every other key goes to the guest unchanged while the
-//! keyboard is grabbed (the default).
+//! half keystroke. Pressed and released alone, the host key types nothing; it releases
+//! a captured mouse ([`Action::HostTapped`]). Every other key goes to the guest
+//! unchanged while the window has focus.
 
 use std::collections::BTreeSet;
 
@@ -14,8 +14,10 @@ use hv_core::devices::keymap::Key;
 /// What a host-key combination does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Shortcut {
-    /// Host+G: stop or resume sending keys to the guest.
-    ToggleGrab,
+    /// Host+G: capture the mouse for the guest, or release it.
+    ToggleCapture,
+    /// Host+V: type the host clipboard's text into the guest.
+    Paste,
     /// Host+Delete: send Ctrl+Alt+Del to the guest.
     CtrlAltDel,
     /// Host+P: pause or resume the guest.
@@ -32,8 +34,9 @@ pub enum Shortcut {
 
 impl Shortcut {
     /// Every shortcut with its key, in the order help texts list them.
-    pub const ALL: [(Key, Shortcut); 7] = [
-        (Key::G, Shortcut::ToggleGrab),
+    pub const ALL: [(Key, Shortcut); 8] = [
+        (Key::G, Shortcut::ToggleCapture),
+        (Key::V, Shortcut::Paste),
         (Key::Delete, Shortcut::CtrlAltDel),
         (Key::P, Shortcut::TogglePause),
         (Key::R, Shortcut::Reset),
@@ -50,7 +53,8 @@ impl Shortcut {
     /// A few words for help texts.
     pub fn describe(self) -> &'static str {
         match self {
-            Shortcut::ToggleGrab => "grab/release keyboard",
+            Shortcut::ToggleCapture => "capture/release the mouse",
+            Shortcut::Paste => "paste the clipboard as typed text",
             Shortcut::CtrlAltDel => "Ctrl+Alt+Del",
             Shortcut::TogglePause => "pause/resume",
             Shortcut::Reset => "reset",
@@ -73,6 +77,8 @@ pub enum Action {
     },
     /// Run a window shortcut.
     Shortcut(Shortcut),
+    /// The host key was pressed and released with no other key (releases a capture).
+    HostTapped,
     /// Swallow the event.
     Nothing,
 }
@@ -148,53 +154,50 @@ pub fn parse_host_key(s: &str) -> Result<Key, String> {
 pub struct HostKeys {
     host: Key,
     host_down: bool,
-    grabbed: bool,
+    /// No other key went down since the host key did.
+    host_alone: bool,
     /// Keys pressed together with the host key: their releases are swallowed too.
     swallowed: BTreeSet<Key>,
 }
 
 impl HostKeys {
-    /// Starts grabbed (keys go to the guest) with `host` as the host key.
+    /// Keys go to the guest; `host` is the host key.
     pub fn new(host: Key) -> Self {
         Self {
             host,
             host_down: false,
-            grabbed: true,
+            host_alone: false,
             swallowed: BTreeSet::new(),
         }
-    }
-
-    /// Whether keys go to the guest.
-    pub fn grabbed(&self) -> bool {
-        self.grabbed
-    }
-
-    /// Flips whether keys go to the guest; returns the new state.
-    pub fn toggle_grab(&mut self) -> bool {
-        self.grabbed = !self.grabbed;
-        self.grabbed
     }
 
     /// Forgets held keys (the window lost focus, so their releases will not come).
     pub fn forget_held(&mut self) {
         self.host_down = false;
+        self.host_alone = false;
         self.swallowed.clear();
     }
 
     /// Decides what one physical key event (repeats already dropped) does.
     pub fn on_key(&mut self, key: Key, pressed: bool) -> Action {
         if key == self.host {
+            let tapped = !pressed && self.host_down && self.host_alone;
             self.host_down = pressed;
-            return Action::Nothing;
+            self.host_alone = pressed;
+            return if tapped {
+                Action::HostTapped
+            } else {
+                Action::Nothing
+            };
+        }
+        if pressed {
+            self.host_alone = false;
         }
         if pressed && self.host_down {
             self.swallowed.insert(key);
             return Shortcut::for_key(key).map_or(Action::Nothing, Action::Shortcut);
         }
         if !pressed && self.swallowed.remove(&key) {
-            return Action::Nothing;
-        }
-        if !self.grabbed {
             return Action::Nothing;
         }
         Action::Guest { key, pressed }
@@ -249,27 +252,33 @@ mod tests {
     }
 
     #[test]
-    fn the_host_key_alone_does_nothing() {
+    fn the_host_key_alone_types_nothing_and_reports_a_tap() {
         let mut h = HostKeys::new(Key::AltRight);
         assert_eq!(h.on_key(Key::AltRight, true), Action::Nothing);
-        assert_eq!(h.on_key(Key::AltRight, false), Action::Nothing);
-        // A non-shortcut key with the host key is swallowed, press and release.
+        assert_eq!(h.on_key(Key::AltRight, false), Action::HostTapped);
+        // A non-shortcut key with the host key is swallowed, press and release, and
+        // the host key's release is then no tap.
         h.on_key(Key::AltRight, true);
         assert_eq!(h.on_key(Key::X, true), Action::Nothing);
         assert_eq!(h.on_key(Key::X, false), Action::Nothing);
+        assert_eq!(h.on_key(Key::AltRight, false), Action::Nothing);
+        // Nor is it one after a shortcut.
+        h.on_key(Key::AltRight, true);
+        h.on_key(Key::V, true);
+        assert_eq!(h.on_key(Key::AltRight, false), Action::Nothing);
+        // A key let go (not pressed) while the host key is down does not spoil it.
+        h.on_key(Key::ShiftLeft, true);
+        h.on_key(Key::AltRight, true);
+        h.on_key(Key::ShiftLeft, false);
+        assert_eq!(h.on_key(Key::AltRight, false), Action::HostTapped);
     }
 
     #[test]
-    fn released_keyboard_sends_nothing() {
+    fn focus_loss_spoils_a_tap() {
         let mut h = HostKeys::new(Key::ControlRight);
-        assert!(!h.toggle_grab());
-        assert_eq!(h.on_key(Key::A, true), Action::Nothing);
-        // Shortcuts still work, so the keyboard can be grabbed again.
         h.on_key(Key::ControlRight, true);
-        assert_eq!(
-            h.on_key(Key::G, true),
-            Action::Shortcut(Shortcut::ToggleGrab)
-        );
+        h.forget_held();
+        assert_eq!(h.on_key(Key::ControlRight, false), Action::Nothing);
     }
 
     #[test]

@@ -11,12 +11,19 @@
 //! layout applies; winit's auto-repeat events are dropped because the emulated keyboard
 //! repeats by itself at the rate the guest programmed; every key is released when the
 //! window loses focus. The host key and its shortcuts are in [`hostkeys`].
+//!
+//! Mouse: a click in the window or Host+G captures it ([`capture`]): the cursor is
+//! hidden and held (locked on macOS, confined to the window elsewhere), raw device
+//! motion drives the guest's PS/2 mouse, and tapping the host key, Host+G or focus loss
+//! releases it. Host+V types the host clipboard into the guest ([`paste`]).
 
+mod capture;
 mod display;
 mod draw;
 pub mod hostkeys;
 mod keymap;
 mod overlay;
+mod paste;
 mod scale;
 mod shot;
 mod status;
@@ -31,15 +38,19 @@ use hv_core::machine::handle::MachineHandle;
 use pixels::{Pixels, PixelsBuilder, SurfaceTexture};
 use winit::application::ApplicationHandler;
 use winit::dpi::{LogicalSize, PhysicalSize};
-use winit::event::{ElementState, WindowEvent};
+use winit::event::{
+    DeviceEvent, DeviceId, ElementState, MouseButton, MouseScrollDelta, WindowEvent,
+};
 use winit::event_loop::{ActiveEventLoop, ControlFlow, EventLoop};
 use winit::keyboard::PhysicalKey;
-use winit::window::{Window, WindowId};
+use winit::window::{CursorGrabMode, Window, WindowId};
 
+use self::capture::{Button, Capture, Cursor, RawPairs, Step, WheelReleaseEcho};
 use self::display::Display;
 use self::draw::Canvas;
 use self::hostkeys::{Action, CTRL_ALT_DEL, HostKeys, Shortcut};
 use self::overlay::{Line, Overlay, RateMeter};
+use self::paste::Pasted;
 use self::scale::Size;
 use crate::cli::RunArgs;
 use crate::headless;
@@ -49,6 +60,8 @@ use crate::runner::{self, Outcome, Watch};
 const DEFAULT_REFRESH_MILLIHERTZ: u32 = 60_000;
 /// The part of the screen the first window may cover.
 const SCREEN_SHARE: f64 = 0.9;
+/// How long a notice (a paste's outcome) stays in the overlay.
+const NOTICE_FOR: Duration = Duration::from_secs(10);
 
 /// Runs the machine in a window and returns the process exit status.
 pub fn run(args: &RunArgs) -> Result<i32> {
@@ -108,6 +121,17 @@ struct WindowApp<'a> {
     /// Whether a frame has been presented yet (logged once, for `hv bench`).
     first_frame_shown: bool,
     keys: HostKeys,
+    capture: Capture,
+    /// Set while X11 holds the pointer grab (raw events then come in pairs).
+    raw_pairs: Option<RawPairs>,
+    /// The event loop talks to an X server.
+    x11: bool,
+    /// X11: wheel steps winit makes of wheel-button releases.
+    wheel_echo: WheelReleaseEcho,
+    /// A clipboard read in progress (Host+V).
+    paste: Option<crossbeam_channel::Receiver<Result<Pasted, String>>>,
+    /// The last notice for the overlay, and when it was given.
+    notice: Option<(String, Instant)>,
     host_label: &'static str,
     paused: bool,
     overlay_on: bool,
@@ -142,6 +166,12 @@ impl<'a> WindowApp<'a> {
             display: Display::new(),
             first_frame_shown: false,
             keys: HostKeys::new(host),
+            capture: Capture::new(),
+            raw_pairs: None,
+            x11: false,
+            wheel_echo: WheelReleaseEcho::default(),
+            paste: None,
+            notice: None,
             host_label: hostkeys::host_key_label(host),
             paused: false,
             overlay_on: false,
@@ -236,16 +266,104 @@ impl<'a> WindowApp<'a> {
         match self.keys.on_key(key, pressed) {
             Action::Guest { key, pressed } => self.send(HostEvent::Key { key, pressed }),
             Action::Shortcut(s) => self.shortcut(s, event_loop),
+            Action::HostTapped => {
+                let step = self.capture.release();
+                self.apply(step);
+            }
             Action::Nothing => {}
+        }
+    }
+
+    /// Carries out a capture step: pending motion, then the guest's input, then the
+    /// cursor change.
+    fn apply(&mut self, step: Step) {
+        for input in [step.motion, step.input].into_iter().flatten() {
+            self.send(HostEvent::Mouse(input));
+        }
+        if let Some(cursor) = step.cursor {
+            self.set_cursor(cursor);
+        }
+    }
+
+    /// Hides and holds the cursor (locked where the OS supports it: macOS; confined to
+    /// the window on Windows and X11), or lets it go.
+    fn set_cursor(&mut self, cursor: Cursor) {
+        let Some(window) = &self.window else { return };
+        match cursor {
+            Cursor::Grab => {
+                let (first, second) = if cfg!(target_os = "macos") {
+                    (CursorGrabMode::Locked, CursorGrabMode::Confined)
+                } else {
+                    (CursorGrabMode::Confined, CursorGrabMode::Locked)
+                };
+                match window
+                    .set_cursor_grab(first)
+                    .map(|()| first)
+                    .or_else(|_| window.set_cursor_grab(second).map(|()| second))
+                {
+                    Ok(mode) => {
+                        let doubled = self.x11 && mode == CursorGrabMode::Confined;
+                        self.raw_pairs = doubled.then(RawPairs::default);
+                    }
+                    Err(e) => log::warn!(
+                        "cannot hold the cursor in the window ({e}); motion still goes to the guest"
+                    ),
+                }
+                window.set_cursor_visible(false);
+                log::info!("input captured ({} releases it)", self.host_label);
+            }
+            Cursor::Release => {
+                if let Err(e) = window.set_cursor_grab(CursorGrabMode::None) {
+                    log::debug!("releasing the cursor: {e}");
+                }
+                self.raw_pairs = None;
+                window.set_cursor_visible(true);
+                log::info!("input released");
+            }
+        }
+        self.update_title();
+    }
+
+    /// Notes a one-line notice for the log and the overlay.
+    fn notify(&mut self, text: String) {
+        log::info!("{text}");
+        eprintln!("hv: {text}");
+        self.notice = Some((text, Instant::now()));
+        self.dirty = true;
+    }
+
+    /// Takes a finished clipboard read and types it (Host+V).
+    fn poll_paste(&mut self) {
+        let Some(rx) = &self.paste else { return };
+        let result = match rx.try_recv() {
+            Ok(r) => r,
+            Err(crossbeam_channel::TryRecvError::Empty) => return,
+            Err(crossbeam_channel::TryRecvError::Disconnected) => {
+                Err("the clipboard reader stopped".to_owned())
+            }
+        };
+        self.paste = None;
+        match result {
+            Ok(pasted) => {
+                self.notify(pasted.notice());
+                if !pasted.text.is_empty() {
+                    self.send(HostEvent::Type(pasted.text));
+                }
+            }
+            Err(e) => self.notify(e),
         }
     }
 
     fn shortcut(&mut self, shortcut: Shortcut, event_loop: &ActiveEventLoop) {
         log::info!("shortcut: {}", shortcut.describe());
         match shortcut {
-            Shortcut::ToggleGrab => {
-                if !self.keys.toggle_grab() {
-                    self.send(HostEvent::ReleaseAllKeys);
+            Shortcut::ToggleCapture => {
+                let step = self.capture.toggle();
+                self.apply(step);
+            }
+            Shortcut::Paste => {
+                if self.paste.is_none() {
+                    self.paste = Some(paste::read_clipboard());
                 }
             }
             Shortcut::CtrlAltDel => {
@@ -300,14 +418,25 @@ impl<'a> WindowApp<'a> {
             self.handle.clock.now(),
         );
         self.rates.sample(now, self.handle.stats.snapshot());
+        self.poll_paste();
+        if self
+            .notice
+            .as_ref()
+            .is_some_and(|(_, at)| now.saturating_duration_since(*at) > NOTICE_FOR)
+        {
+            self.notice = None;
+        }
         if self.overlay_on {
             let journeys = self.handle.journey.journeys();
+            let mouse = self.handle.journey.mouse_packets();
             let lines = Overlay {
                 rates: self.rates.rates(),
                 journeys: &journeys,
+                mouse: &mouse,
+                notice: self.notice.as_ref().map(|(t, _)| t.as_str()),
                 render: self.display.info(),
                 paused: self.paused,
-                grabbed: self.keys.grabbed(),
+                captured: self.capture.captured(),
                 host_key: self.host_label,
             }
             .lines();
@@ -343,8 +472,10 @@ impl<'a> WindowApp<'a> {
     }
 
     fn update_title(&mut self) {
-        let hint = (!self.keys.grabbed())
-            .then(|| format!("keyboard released ({}+G grabs it)", self.host_label));
+        let hint = self
+            .capture
+            .captured()
+            .then(|| format!("input captured ({} releases it)", self.host_label));
         let title = status::title(
             &self.image_name,
             self.paused,
@@ -403,6 +534,30 @@ impl<'a> WindowApp<'a> {
     }
 }
 
+/// Whether the event loop runs on X11 (where winit doubles raw events under a grab).
+#[cfg(any(
+    target_os = "linux",
+    target_os = "dragonfly",
+    target_os = "freebsd",
+    target_os = "netbsd",
+    target_os = "openbsd"
+))]
+fn is_x11(event_loop: &ActiveEventLoop) -> bool {
+    use winit::platform::x11::ActiveEventLoopExtX11;
+    event_loop.is_x11()
+}
+
+#[cfg(not(any(
+    target_os = "linux",
+    target_os = "dragonfly",
+    target_os = "freebsd",
+    target_os = "netbsd",
+    target_os = "openbsd"
+)))]
+fn is_x11(_: &ActiveEventLoop) -> bool {
+    false
+}
+
 /// Overlay font scale: the HiDPI factor rounded, so text stays crisp and readable.
 fn ui_scale(factor: f64) -> u32 {
     if factor.is_finite() {
@@ -417,6 +572,7 @@ impl ApplicationHandler for WindowApp<'_> {
         if self.window.is_some() {
             return;
         }
+        self.x11 = is_x11(event_loop);
         if let Err(e) = self.open(event_loop) {
             self.error = Some(e);
             event_loop.exit();
@@ -429,6 +585,29 @@ impl ApplicationHandler for WindowApp<'_> {
             WindowEvent::Focused(false) => {
                 self.keys.forget_held();
                 self.send(HostEvent::ReleaseAllKeys);
+                let step = self.capture.release();
+                self.apply(step);
+            }
+            WindowEvent::MouseInput { state, button, .. } => {
+                let button = match button {
+                    MouseButton::Left => Button::Left,
+                    MouseButton::Right => Button::Right,
+                    MouseButton::Middle => Button::Middle,
+                    _ => Button::Other,
+                };
+                let step = self.capture.button(button, state == ElementState::Pressed);
+                self.apply(step);
+            }
+            WindowEvent::MouseWheel { delta, .. } => {
+                if self.wheel_echo.is_echo() && matches!(delta, MouseScrollDelta::LineDelta(..)) {
+                    return;
+                }
+                let lines = match delta {
+                    MouseScrollDelta::LineDelta(_, y) => f64::from(y),
+                    MouseScrollDelta::PixelDelta(p) => p.y / capture::PIXELS_PER_LINE,
+                };
+                let step = self.capture.wheel(lines);
+                self.apply(step);
             }
             WindowEvent::KeyboardInput {
                 event,
@@ -465,7 +644,29 @@ impl ApplicationHandler for WindowApp<'_> {
         }
     }
 
+    fn device_event(&mut self, _: &ActiveEventLoop, _: DeviceId, event: DeviceEvent) {
+        if let DeviceEvent::Button { button, state } = event {
+            if self.x11 {
+                self.wheel_echo
+                    .raw_button(button, state == ElementState::Pressed);
+            }
+        }
+        // Raw relative motion: unaccelerated, and not stopped by the window's edges.
+        if let DeviceEvent::MouseMotion { delta } = event {
+            let delta = match self.raw_pairs.as_mut() {
+                Some(pairs) => pairs.filter(delta, Instant::now()),
+                None => Some(delta),
+            };
+            if let Some((dx, dy)) = delta {
+                self.capture.motion(dx, dy);
+            }
+        }
+    }
+
     fn about_to_wait(&mut self, event_loop: &ActiveEventLoop) {
+        // One motion event per batch of raw events.
+        let step = self.capture.flush();
+        self.apply(step);
         let now = Instant::now();
         if now >= self.next_tick {
             self.next_tick = now + self.frame_interval;

@@ -1,6 +1,7 @@
 //! The overlay: a panel over the guest picture that shows the emulation at work — exits
 //! per second by kind, each recent keystroke's path from the host key through the PS/2
-//! keyboard and the i8042 to the guest's read of port 0x60, and the VGA state.
+//! keyboard and the i8042 to the guest's read of port 0x60, each recent mouse packet's
+//! path from the host mouse events to the guest's reads, and the VGA state.
 //!
 //! Building the content ([`Overlay::lines`]) is separate from drawing it ([`draw`]), so
 //! the window redraws only when the text changed, and the text is unit-tested.
@@ -9,7 +10,7 @@ use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
 use hv_core::devices::vga::RenderInfo;
-use hv_core::machine::journey::KeyJourney;
+use hv_core::machine::journey::{KeyJourney, MouseJourney};
 use hv_core::machine::stats::{ExitKind, StatsSnapshot};
 
 use super::draw::{Canvas, GLYPH_H, GLYPH_W, Rgb};
@@ -20,6 +21,11 @@ use super::status::mode_label;
 pub const RATE_WINDOW: Duration = Duration::from_secs(1);
 /// Keystroke journeys shown.
 const JOURNEYS_SHOWN: usize = 8;
+/// Mouse packets shown at most.
+const MOUSE_PACKETS_SHOWN: usize = 4;
+/// Rows the keystroke and mouse sections share (besides their headings and the blank
+/// line between them), so the panel still fits a 720x400 window at scale 1.
+const INPUT_ROWS: usize = 6;
 /// Set-2 and i8042 bytes shown per journey before "+" says there are more.
 const BYTES_SHOWN: usize = 4;
 
@@ -132,12 +138,16 @@ pub struct Overlay<'a> {
     pub rates: Option<Rates>,
     /// Recent keystrokes, oldest first (as the recorder returns them).
     pub journeys: &'a [KeyJourney],
+    /// Recent mouse packets, oldest first.
+    pub mouse: &'a [MouseJourney],
+    /// The last window notice (a paste's outcome), if any.
+    pub notice: Option<&'a str>,
     /// What the renderer drew last.
     pub render: Option<&'a RenderInfo>,
     /// The guest is paused.
     pub paused: bool,
-    /// Keys go to the guest.
-    pub grabbed: bool,
+    /// The mouse is captured for the guest.
+    pub captured: bool,
     /// The host key's label ("Right Ctrl").
     pub host_key: &'a str,
 }
@@ -208,10 +218,10 @@ impl Overlay<'_> {
             ..Line::default()
         };
         title.push(" hv ", VALUE).push("· emulation, live", TITLE);
-        let state = match (self.paused, self.grabbed) {
+        let state = match (self.paused, self.captured) {
             (true, _) => "   PAUSED",
-            (false, false) => "   keyboard released",
-            (false, true) => "",
+            (false, true) => "   input captured",
+            (false, false) => "",
         };
         title.push(state, HEADING);
         lines.push(title);
@@ -220,12 +230,18 @@ impl Overlay<'_> {
         lines.push(Line::default());
         self.journey_lines(&mut lines);
         lines.push(Line::default());
+        if self.shows_mouse() {
+            self.mouse_lines(&mut lines);
+            lines.push(Line::default());
+        }
         self.vga_lines(&mut lines);
         lines.push(Line::default());
         let mut help = Line::default();
         help.push(format!(" {} + ", self.host_key), LABEL)
             .push("G", VALUE)
-            .push(" grab  ", LABEL)
+            .push(" capture  ", LABEL)
+            .push("V", VALUE)
+            .push(" paste  ", LABEL)
             .push("Del", VALUE)
             .push(" C-A-D  ", LABEL)
             .push("P", VALUE)
@@ -292,8 +308,58 @@ impl Overlay<'_> {
             lines.push(l);
             return;
         }
-        for (age, j) in self.journeys.iter().rev().take(JOURNEYS_SHOWN).enumerate() {
+        let rows = if self.shows_mouse() {
+            INPUT_ROWS - self.mouse_rows()
+        } else {
+            JOURNEYS_SHOWN
+        };
+        for (age, j) in self.journeys.iter().rev().take(rows).enumerate() {
             lines.push(journey_line(j, age > 0));
+        }
+    }
+
+    /// The mouse section appears once the mouse was captured or sent a packet (or a
+    /// notice is up); until then the keystrokes have its rows.
+    fn shows_mouse(&self) -> bool {
+        self.captured || !self.mouse.is_empty() || self.notice.is_some()
+    }
+
+    /// Rows the mouse section takes below its heading (the rest of [`INPUT_ROWS`] is
+    /// the keystrokes').
+    fn mouse_rows(&self) -> usize {
+        let packets = self.mouse.len().clamp(1, MOUSE_PACKETS_SHOWN);
+        packets + usize::from(self.notice.is_some())
+    }
+
+    fn mouse_lines(&self, lines: &mut Vec<Line>) {
+        let mut head = Line::default();
+        head.push(" MOUSE", HEADING)
+            .push("  host → packet → i8042 → IRQ12 → guest reads 0x60", LABEL);
+        lines.push(head);
+        if let Some(notice) = self.notice {
+            let mut l = Line::default();
+            l.push(format!("   {notice}"), HEADING);
+            lines.push(l);
+        }
+        if self.mouse.is_empty() {
+            let mut l = Line::default();
+            let hint = if self.captured {
+                "   move the mouse to see its packets"
+            } else {
+                "   click in the window to capture the mouse"
+            };
+            l.push(hint, DIM);
+            lines.push(l);
+            return;
+        }
+        for (age, j) in self
+            .mouse
+            .iter()
+            .rev()
+            .take(MOUSE_PACKETS_SHOWN)
+            .enumerate()
+        {
+            lines.push(mouse_line(j, age > 0));
         }
     }
 
@@ -354,6 +420,48 @@ pub fn journey_line(j: &KeyJourney, older: bool) -> Line {
         }
         None => {
             l.push("not read yet", fade(DIM));
+        }
+    }
+    l
+}
+
+/// One mouse packet: "   x+5 y-1 w+0 L··  2 ev → 09 05 01     IRQ12 v74 +150µs read +180µs".
+pub fn mouse_line(j: &MouseJourney, older: bool) -> Line {
+    let fade = |c: Rgb| if older { dim(c) } else { c };
+    let mut l = Line::default();
+    let host = if j.host_events == 0 {
+        "(earlier input)".to_owned()
+    } else {
+        let b = j.host.buttons;
+        let held: String = [(1u8, 'L'), (4, 'M'), (2, 'R')]
+            .iter()
+            .map(|&(bit, c)| if b & bit != 0 { c } else { '·' })
+            .collect();
+        format!(
+            "x{:+} y{:+} w{:+} {held}",
+            j.host.dx, j.host.dy, j.host.wheel
+        )
+    };
+    l.push(format!("   {}", pad(&host, 22)), fade(VALUE))
+        .push(format!("{:>3} ev ", j.host_events), fade(LABEL))
+        .push("→ ", fade(LABEL))
+        .push(pad(&hex_bytes(j.packet.iter().copied()), 13), fade(SET2));
+    match j.injected {
+        Some((vector, after)) => {
+            l.push(format!("IRQ12 v{vector:02X} "), fade(IRQ))
+                .push(pad(&format!("+{}", short_duration(after)), 8), fade(LABEL));
+        }
+        None => {
+            l.push(pad("IRQ12 -", 18), fade(DIM));
+        }
+    }
+    match j.latency {
+        Some(d) => {
+            l.push("read ", fade(LABEL))
+                .push(format!("+{}", short_duration(d)), fade(VALUE));
+        }
+        None => {
+            l.push(format!("read {}/{}", j.read, j.packet.len()), fade(DIM));
         }
     }
     l
@@ -472,6 +580,105 @@ mod tests {
     }
 
     #[test]
+    fn a_mouse_packet_shows_its_whole_path() {
+        use hv_core::clock::FakeClock;
+        use hv_core::devices::i8042::{IrqKind, KbdEvent};
+        use hv_core::devices::ps2_mouse::MouseInput;
+        use hv_core::machine::journey::JourneyRecorder;
+        let clock = FakeClock::new();
+        let rec = JourneyRecorder::new(std::sync::Arc::new(clock.clone()));
+        rec.host_mouse(MouseInput {
+            dx: 5,
+            dy: -1,
+            wheel: 1,
+            buttons: 1,
+        });
+        rec.kbd_event(&KbdEvent::MousePacket {
+            bytes: vec![0x09, 5, 1, 0xFF],
+        });
+        rec.kbd_event(&KbdEvent::IrqRaised { line: IrqKind::Aux });
+        clock.advance(Duration::from_micros(150));
+        rec.injected(0x74);
+        rec.kbd_event(&KbdEvent::MousePacketRead { byte: 0x09 });
+        let half = text(&mouse_line(&rec.mouse_packets()[0], false));
+        assert!(half.contains("x+5 y-1 w+1 L··"), "{half}");
+        assert!(half.contains("1 ev → 09 05 01 FF"), "{half}");
+        assert!(half.contains("IRQ12 v74 +150µs"), "{half}");
+        assert!(half.contains("read 1/4"), "{half}");
+        for b in [5, 1, 0xFF] {
+            clock.advance(Duration::from_micros(10));
+            rec.kbd_event(&KbdEvent::MousePacketRead { byte: b });
+        }
+        rec.kbd_event(&KbdEvent::MousePacket {
+            bytes: vec![0x08, 1, 0, 0],
+        });
+        let got = rec.mouse_packets();
+        let done = text(&mouse_line(&got[0], true));
+        assert!(done.contains("read +180µs"), "{done}");
+        let rest = text(&mouse_line(&got[1], false));
+        assert!(rest.contains("(earlier input)"), "{rest}");
+        assert!(rest.contains("IRQ12 -"), "{rest}");
+        let o = Overlay {
+            rates: None,
+            journeys: &[],
+            mouse: &got,
+            notice: None,
+            render: None,
+            paused: false,
+            captured: false,
+            host_key: "Right Ctrl",
+        };
+        let joined: Vec<String> = o.lines().iter().map(text).collect();
+        assert!(joined.iter().any(|l| l.contains("09 05 01 FF")));
+        for c in joined.iter().flat_map(|l| l.chars()) {
+            assert!(c == '?' || super::super::draw::cp437(c) != b'?', "{c:?}");
+        }
+    }
+
+    #[test]
+    fn a_full_panel_fits_a_720x400_window_at_scale_1() {
+        use hv_core::devices::i8042::KbdEvent;
+        use hv_core::machine::journey::JourneyRecorder;
+        let rec = JourneyRecorder::new(std::sync::Arc::new(hv_core::clock::HostClock::new()));
+        for i in 0..20u8 {
+            rec.host_key(Key::Pause, i % 2 == 0);
+            rec.kbd_event(&KbdEvent::MousePacket {
+                bytes: vec![0x08, i, 0, 0],
+            });
+        }
+        let journeys = rec.journeys();
+        let mouse = rec.mouse_packets();
+        for (mouse, notice) in [
+            (
+                &mouse[..],
+                Some("pasting 99999 characters; 99 non-ASCII skipped"),
+            ),
+            (&[][..], None),
+        ] {
+            let o = Overlay {
+                rates: Some(Rates {
+                    exits: [123_456.0; 6],
+                    injected: 99_999.0,
+                    raised: Some(999_999.0),
+                }),
+                journeys: &journeys,
+                mouse,
+                notice,
+                render: None,
+                paused: false,
+                captured: true,
+                host_key: "Right Ctrl",
+            };
+            let lines = o.lines();
+            let height = lines.len() as u32 * GLYPH_H + 12;
+            let width =
+                (lines.iter().map(Line::chars).max().unwrap_or(0) as u32 + 1) * GLYPH_W + 12;
+            assert!(height <= 400, "{} lines", lines.len());
+            assert!(width <= 720 - 10, "{width} px wide");
+        }
+    }
+
+    #[test]
     fn rates_refresh_once_per_window() {
         let mut m = RateMeter::new();
         let t0 = Instant::now();
@@ -509,9 +716,11 @@ mod tests {
                 raised: Some(73.0),
             }),
             journeys: &[journey(true)],
+            mouse: &[],
+            notice: Some("pasting 3 characters"),
             render: None,
             paused: true,
-            grabbed: true,
+            captured: true,
             host_key: "Right Ctrl",
         };
         let all: Vec<String> = o.lines().iter().map(text).collect();
@@ -523,8 +732,11 @@ mod tests {
             "1 000",
             "KEYSTROKES",
             "VGA",
-            "Right Ctrl + G grab",
             "interrupts raised 73 delivered 61/s",
+            "MOUSE",
+            "move the mouse to see its packets",
+            "pasting 3 characters",
+            "Right Ctrl + G capture  V paste",
         ] {
             assert!(joined.contains(needle), "{needle} missing in\n{joined}");
         }

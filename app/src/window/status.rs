@@ -12,12 +12,12 @@ pub fn mode_label(mode: &VgaMode) -> String {
 }
 
 /// What the title bar says: "hv — <image> — running|paused — <mode>", plus a note
-/// when the keyboard is not going to the guest.
-pub fn title(image: &str, paused: bool, mode: Option<&VgaMode>, grab_hint: Option<&str>) -> String {
+/// while input is captured (how to release it).
+pub fn title(image: &str, paused: bool, mode: Option<&VgaMode>, hint: Option<&str>) -> String {
     let state = if paused { "paused" } else { "running" };
     let mode = mode.map_or_else(|| "starting".to_owned(), mode_label);
     let mut t = format!("hv — {image} — {state} — {mode}");
-    if let Some(hint) = grab_hint {
+    if let Some(hint) = hint {
         t.push_str(" — ");
         t.push_str(hint);
     }
@@ -49,9 +49,9 @@ mod tests {
                 "demo",
                 true,
                 Some(&m13),
-                Some("keyboard released (Right Ctrl+G)")
+                Some("input captured (Right Ctrl releases it)")
             ),
-            "hv — demo — paused — 320x200, 256 colours — keyboard released (Right Ctrl+G)"
+            "hv — demo — paused — 320x200, 256 colours — input captured (Right Ctrl releases it)"
         );
         assert_eq!(title("x", false, None, None), "hv — x — running — starting");
     }

@@ -5,7 +5,8 @@
 //! with an edge on IRQ1 or IRQ12 (the PIC sees these ISA lines as edge-triggered, so the
 //! line drops when the guest reads port 0x60 and rises again for the next byte). The
 //! behaviour follows the device notes §1: what Linux's i8042 probe, SeaBIOS and DOS-era
-//! programs rely on.
+//! programs rely on. docs/input.md lists where it differs from QEMU's `pckbd.c`, and why
+//! (the `i8042_probe` test guest runs on both to check).
 //!
 //! For a live overlay the controller can report each step of a keystroke's journey to an
 //! observer ([`KbdEvent`]); without one nothing is allocated or formatted.
@@ -18,7 +19,7 @@ use crate::bus::BusDevice;
 use crate::clock::Clock;
 use crate::devices::keymap::Key;
 use crate::devices::ps2_keyboard::Ps2Keyboard;
-use crate::devices::ps2_mouse::Ps2Mouse;
+use crate::devices::ps2_mouse::{MouseInput, Ps2Mouse};
 use crate::devices::scancode::Translator;
 use crate::devices::system::{SystemControl, SystemRequest};
 use crate::irq::IrqLine;
@@ -125,12 +126,23 @@ pub enum KbdEvent {
         /// Which line.
         line: IrqKind,
     },
+    /// The mouse cut a packet from accumulated host input (stream mode or `EB`).
+    MousePacket {
+        /// Its 3 or 4 bytes.
+        bytes: Vec<u8>,
+    },
     /// The guest read the output buffer through port 0x60.
     GuestRead {
         /// The byte read.
         byte: u8,
         /// Its source (`None` when the buffer was empty and the last byte was repeated).
         source: Option<ByteSource>,
+    },
+    /// The byte the guest just read ([`KbdEvent::GuestRead`]) was part of a mouse
+    /// packet, not a command reply.
+    MousePacketRead {
+        /// The byte read.
+        byte: u8,
     },
 }
 
@@ -144,6 +156,8 @@ struct Latched {
     source: ByteSource,
     /// Sets AUXDATA and routes to IRQ12 (aux bytes and `D3` loopback).
     aux: bool,
+    /// Part of a mouse motion packet.
+    packet: bool,
 }
 
 /// A controller command waiting for its data byte on port 0x60.
@@ -212,7 +226,8 @@ impl I8042 {
         let a20 = if system.a20() { OUTPORT_A20 } else { 0 };
         Self {
             ram,
-            sys_flag: false,
+            // The BIOS's self test (0xAA) set it, as SeaBIOS leaves it under QEMU.
+            sys_flag: true,
             last_write_was_command: true,
             output_port: 0xCD | a20,
             pending_write: None,
@@ -220,8 +235,8 @@ impl I8042 {
             output: None,
             last_byte: 0,
             translator: Translator::new(),
-            keyboard: Ps2Keyboard::new(clock),
-            mouse: Ps2Mouse::new(),
+            keyboard: Ps2Keyboard::new(clock.clone()),
+            mouse: Ps2Mouse::new(clock),
             kbd_irq,
             aux_irq,
             kbd_level: false,
@@ -234,11 +249,13 @@ impl I8042 {
     /// Installs the keystroke-journey observer (replacing any previous one).
     pub fn set_observer(&mut self, observer: KbdObserver) {
         self.observer = Some(observer);
+        self.mouse.set_packet_log(true);
     }
 
     /// Removes the observer.
     pub fn clear_observer(&mut self) {
         self.observer = None;
+        self.mouse.set_packet_log(false);
     }
 
     /// The controller configuration byte.
@@ -299,23 +316,28 @@ impl I8042 {
         self.refill();
     }
 
-    /// Host pointer motion (screen convention, `dy` > 0 downwards) and held buttons.
-    pub fn mouse_motion(&mut self, dx: i32, dy: i32, buttons: u8) {
-        self.mouse.motion(dx, dy, buttons);
+    /// Host mouse input (motion, wheel, the buttons held).
+    pub fn mouse_input(&mut self, input: MouseInput) {
+        self.mouse.input(input);
         self.refill();
     }
 
-    /// Runs due timers (typematic repeat). Call at [`next_deadline`](Self::next_deadline).
+    /// Runs due timers (typematic repeat, the mouse's next stream packet). Call at
+    /// [`next_deadline`](Self::next_deadline).
     pub fn poll(&mut self) {
         if let Some(key) = self.keyboard.poll() {
             self.notify(|| KbdEvent::Typematic { key });
         }
+        self.mouse.poll();
         self.refill();
     }
 
     /// When [`poll`](Self::poll) next has work, on the clock given to [`new`](Self::new).
     pub fn next_deadline(&self) -> Option<Duration> {
-        self.keyboard.next_deadline()
+        [self.keyboard.next_deadline(), self.mouse.next_deadline()]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     fn notify(&mut self, event: impl FnOnce() -> KbdEvent) {
@@ -352,6 +374,9 @@ impl I8042 {
             byte: latched.byte,
             source: Some(latched.source),
         });
+        if latched.packet {
+            self.notify(|| KbdEvent::MousePacketRead { byte: latched.byte });
+        }
         self.last_byte = latched.byte;
         // Drop the line first so that the next byte makes a fresh edge.
         self.update_irqs();
@@ -372,7 +397,12 @@ impl I8042 {
             Some(PendingWrite::OutputPort) => self.write_output_port(byte),
             Some(PendingWrite::KeyboardLoopback) => self.reply(byte, false),
             Some(PendingWrite::AuxLoopback) => self.reply(byte, true),
-            Some(PendingWrite::ToAux) => self.mouse.write(byte),
+            Some(PendingWrite::ToAux) => {
+                // Sending data to the mouse re-enables its interface too (QEMU
+                // `kbd_write_data`), so a reply to `D4 xx` is never held back.
+                self.ram[0] &= !ctr::AUXDIS;
+                self.mouse.write(byte);
+            }
             None => {
                 // Sending data to the keyboard re-enables its interface (newer QEMU).
                 self.ram[0] &= !ctr::KBDDIS;
@@ -460,18 +490,31 @@ impl I8042 {
     }
 
     /// Queues a controller reply (one slot, as in the real part; a newer reply replaces
-    /// an unread one).
+    /// an unread one). A controller byte already in the output buffer and not read yet
+    /// is overwritten too, keeping its AUXDATA flag (QEMU's single `cbdata` slot; the
+    /// 8042 references warn that a command's reply overwrites the output register);
+    /// a keyboard or mouse byte there is never overwritten: the reply waits for it.
     fn reply(&mut self, byte: u8, aux: bool) {
+        if let Some(latched) = self
+            .output
+            .as_mut()
+            .filter(|l| l.source == ByteSource::Controller)
+        {
+            latched.byte = byte;
+            return;
+        }
         self.controller_reply = Some(Latched {
             byte,
             source: ByteSource::Controller,
             aux,
+            packet: false,
         });
     }
 
     /// Moves the next byte into the output buffer if it is empty: controller replies
     /// first, then the keyboard unless disabled, then the aux port unless disabled.
     fn refill(&mut self) {
+        self.report_mouse_packets();
         if self.output.is_some() {
             return;
         }
@@ -486,13 +529,15 @@ impl I8042 {
                     byte,
                     source: ByteSource::Keyboard,
                     aux: false,
+                    packet: false,
                 }
             })
         } else if ctr & ctr::AUXDIS == 0 && self.mouse.has_output() {
-            self.mouse.read().map(|byte| Latched {
+            self.mouse.read_tagged().map(|(byte, packet)| Latched {
                 byte,
                 source: ByteSource::Aux,
                 aux: true,
+                packet,
             })
         } else {
             None
@@ -505,6 +550,18 @@ impl I8042 {
             translated_from,
         });
         self.update_irqs();
+    }
+
+    /// Tells the observer about packets the mouse cut since the last look.
+    fn report_mouse_packets(&mut self) {
+        if self.observer.is_none() {
+            return;
+        }
+        for packet in self.mouse.take_cut_packets() {
+            self.notify(|| KbdEvent::MousePacket {
+                bytes: packet.bytes().to_vec(),
+            });
+        }
     }
 
     /// The next keyboard byte as the guest sees it, with the set 2 byte it came from
@@ -666,7 +723,8 @@ mod tests {
     #[test]
     fn powers_on_like_a_bios_left_it() {
         let mut r = Rig::new();
-        assert_eq!(r.status(), status::KEYLOCK | status::CMDDAT);
+        // SYS: the BIOS's self test passed (QEMU after SeaBIOS's 0xAA shows it too).
+        assert_eq!(r.status(), status::KEYLOCK | status::CMDDAT | status::SYS);
         assert_eq!(r.read_ctr(), 0x61);
         assert!(r.dev.translating());
         // Nothing pending: the last byte is returned again, OBF stays clear.
@@ -856,6 +914,27 @@ mod tests {
     }
 
     #[test]
+    fn an_unread_controller_byte_is_overwritten_by_the_next_reply() {
+        // QEMU 7.2 (probe guest i8042_probe): D2 11 then D3 22 unread reads 22 once,
+        // with the first byte's status (no AUXDATA); D3 77 then D0 reads the output port.
+        let mut r = Rig::new();
+        r.command(0xD2, Some(0x11), 0);
+        r.command(0xD3, Some(0x22), 0);
+        assert_eq!(r.status() & (OBF | AUXDATA), OBF);
+        assert_eq!(r.flush(), [0x22]);
+        r.command(0xD3, Some(0x77), 0);
+        r.outb(COMMAND_PORT, 0xD0);
+        assert_eq!(r.status() & (OBF | AUXDATA), OBF | AUXDATA);
+        let port = r.inb(DATA_PORT);
+        assert_eq!(
+            port & 0x0F,
+            0x0F,
+            "output port, not the loopback byte: {port:#04x}"
+        );
+        assert_eq!(r.status() & OBF, 0);
+    }
+
+    #[test]
     fn key_flood_keeps_queues_bounded() {
         let mut r = Rig::new();
         for _ in 0..500 {
@@ -955,16 +1034,125 @@ mod tests {
         r.command(0xD4, Some(0xF4), 0);
         assert_eq!(r.read_now(), 0xFA);
         let edges = r.irqs.rising_edges(12);
-        r.dev.mouse_motion(3, -2, 0);
+        r.dev.mouse_input(moved(3, -2, 0));
         assert_eq!(r.flush(), [0x08, 3, 2]);
         assert_eq!(r.irqs.rising_edges(12), edges + 3);
         assert_eq!(r.irqs.rising_edges(1), 0);
         // Disabled aux port holds mouse bytes back.
         r.command(0xA7, None, 0);
-        r.dev.mouse_motion(1, 0, 0);
+        r.clock.advance(Duration::from_millis(10));
+        r.dev.mouse_input(moved(1, 0, 0));
         assert!(r.flush().is_empty());
         r.command(0xA8, None, 0);
         assert_eq!(r.flush(), [0x08, 1, 0]);
+    }
+
+    fn moved(dx: i32, dy: i32, buttons: u8) -> MouseInput {
+        MouseInput {
+            dx,
+            dy,
+            wheel: 0,
+            buttons,
+        }
+    }
+
+    #[test]
+    fn d4_reenables_a_disabled_aux_port() {
+        // QEMU `kbd_write_data`: sending data to the mouse clears CTR.AUXDIS, so a driver
+        // that talks to the mouse before `A8` still gets its ACK.
+        let mut r = Rig::new();
+        assert_ne!(r.read_ctr() & ctr::AUXDIS, 0);
+        r.command(0xD4, Some(0xF2), 0);
+        assert_eq!(r.flush(), [0xFA, 0x00]);
+        assert_eq!(r.read_ctr() & ctr::AUXDIS, 0);
+        // Loopback (D3) is the controller's own byte and leaves the CTR alone.
+        r.command(0xA7, None, 0);
+        r.command(0xD3, Some(0x42), 0);
+        assert_eq!(r.flush(), [0x42]);
+        assert_ne!(r.read_ctr() & ctr::AUXDIS, 0);
+    }
+
+    #[test]
+    fn irq12_follows_the_ctr_interrupt_bit() {
+        let mut r = Rig::new();
+        r.write_ctr(0x41); // aux enabled, AUXINT clear
+        r.command(0xD4, Some(0xF2), 0);
+        assert_eq!(r.status() & (OBF | AUXDATA), OBF | AUXDATA);
+        assert!(!r.irqs.level(12));
+        r.write_ctr(0x43);
+        assert!(
+            r.irqs.level(12),
+            "enabling AUXINT with an aux byte waiting raises IRQ12"
+        );
+        assert_eq!(r.irqs.rising_edges(12), 1);
+        r.write_ctr(0x41);
+        assert!(!r.irqs.level(12));
+        assert_eq!(r.inb(DATA_PORT), 0xFA);
+        r.write_ctr(0x43);
+        assert_eq!(r.irqs.rising_edges(12), 2);
+        assert_eq!(r.read_now(), 0x00);
+        assert_eq!(r.irqs.rising_edges(1), 0);
+    }
+
+    #[test]
+    fn keyboard_bytes_own_the_buffer_before_mouse_bytes() {
+        let mut r = Rig::new();
+        r.write_ctr(0x43);
+        r.command(0xD4, Some(0xF4), 0);
+        assert_eq!(r.read_now(), 0xFA);
+        r.dev.mouse_input(moved(5, 0, 0)); // latched at once: the buffer was empty
+        r.dev.key_event(Key::A, true);
+        // The mouse byte already in the buffer goes first; then the keyboard wins the
+        // buffer over the rest of the packet.
+        assert_eq!(r.status() & AUXDATA, AUXDATA);
+        assert_eq!(r.inb(DATA_PORT), 0x08);
+        assert_eq!(r.status() & AUXDATA, 0);
+        assert_eq!(r.inb(DATA_PORT), 0x1E);
+        assert_eq!(r.flush(), [5, 0]);
+    }
+
+    #[test]
+    fn intellimouse_through_the_controller_with_paced_packets() {
+        let mut r = Rig::new();
+        r.write_ctr(0x43);
+        let events = Arc::new(Mutex::new(Vec::new()));
+        let sink = events.clone();
+        r.dev.set_observer(Box::new(move |e| {
+            sink.lock().expect("not poisoned").push(e);
+        }));
+        for b in [0xF3, 200, 0xF3, 100, 0xF3, 80] {
+            r.command(0xD4, Some(b), 0);
+            assert_eq!(r.read_now(), 0xFA);
+        }
+        r.command(0xD4, Some(0xF2), 0);
+        assert_eq!(r.flush(), [0xFA, 0x03]);
+        r.command(0xD4, Some(0xF4), 0);
+        assert_eq!(r.flush(), [0xFA]);
+        r.dev.mouse_input(MouseInput {
+            dx: -2,
+            dy: 1,
+            wheel: 1,
+            buttons: 0,
+        });
+        assert_eq!(r.flush(), [0x38, 0xFE, 0xFF, 0xFF]);
+        // The next packet waits for the sample period (80/s = 12.5 ms).
+        r.dev.mouse_input(moved(1, 0, 0));
+        assert!(r.flush().is_empty());
+        let due = r.dev.next_deadline().expect("a packet is due later");
+        assert_eq!(due, Duration::from_micros(12_500));
+        r.clock.set(due);
+        r.dev.poll();
+        assert_eq!(r.flush(), [0x08, 1, 0, 0]);
+        let packets: Vec<Vec<u8>> = events
+            .lock()
+            .expect("not poisoned")
+            .iter()
+            .filter_map(|e| match e {
+                KbdEvent::MousePacket { bytes } => Some(bytes.clone()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(packets, [vec![0x38, 0xFE, 0xFF, 0xFF], vec![0x08, 1, 0, 0]]);
     }
 
     #[test]
@@ -1047,18 +1235,32 @@ mod tests {
                         let key = Key::ALL[usize::from(v) % Key::ALL.len()];
                         r.dev.key_event(key, rng.byte() & 1 == 0);
                     }
-                    6 => r.dev.mouse_motion(
-                        i32::from(v as i8) * 100,
-                        i32::from(rng.byte() as i8),
-                        rng.byte(),
-                    ),
+                    6 => r.dev.mouse_input(MouseInput {
+                        dx: i32::from(v as i8) * 100,
+                        dy: i32::from(rng.byte() as i8),
+                        wheel: i32::from(rng.byte() as i8 >> 4),
+                        buttons: rng.byte(),
+                    }),
                     _ => {
                         r.clock.advance(Duration::from_millis(u64::from(v)));
                         r.dev.poll();
                     }
                 }
                 assert!(r.dev.keyboard().pending_len() <= 15 + 8);
-                assert!(r.dev.mouse().pending_len() <= 24 + 8);
+                assert!(r.dev.mouse().pending_len() <= 32 + 8);
+                // A due deadline is work that polling does, never a busy loop.
+                if let Some(due) = r.dev.next_deadline() {
+                    if due <= r.clock.now() {
+                        r.dev.poll();
+                        assert!(r.dev.next_deadline().is_none_or(|n| n > r.clock.now()));
+                    }
+                }
+                // Never stalled: an enabled device with bytes means a full buffer.
+                if r.status() & OBF == 0 {
+                    let c = r.dev.ctr();
+                    assert!(c & ctr::AUXDIS != 0 || !r.dev.mouse().has_output());
+                    assert!(c & ctr::KBDDIS != 0 || !r.dev.keyboard().has_output());
+                }
             }
             // Whatever state it ended in, the controller drains and still answers.
             let mut drained = 0;

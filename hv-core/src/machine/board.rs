@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use crate::devices::i8042::I8042;
 use crate::devices::keymap::Key;
+use crate::devices::ps2_mouse::MouseInput;
 use crate::hypervisor::IoHandler;
 use crate::memory::GuestMemory;
 
@@ -40,6 +41,11 @@ pub trait Board: IoHandler + Sized {
         self.i8042_mut().key_event(key, pressed);
     }
 
+    /// Host mouse input for the PS/2 mouse on the aux port.
+    fn mouse_event(&mut self, input: MouseInput) {
+        self.i8042_mut().mouse_input(input);
+    }
+
     /// The host lost focus: release every key the guest thinks is held.
     fn release_all(&mut self) {
         self.i8042_mut().release_all();
@@ -54,7 +60,7 @@ pub trait Board: IoHandler + Sized {
     /// Queues host serial input for the console UART.
     fn queue_serial_input(&mut self, data: &[u8]);
 
-    /// Routes keystroke events into `journey` (for the overlay).
+    /// Routes keystroke and mouse-packet events into `journey` (for the overlay).
     fn attach_journey(&mut self, journey: &JourneyRecorder) {
         let j = journey.clone();
         self.i8042_mut()

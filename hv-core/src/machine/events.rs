@@ -12,6 +12,7 @@ use std::time::Duration;
 use crossbeam_channel::{Receiver, Sender};
 
 use crate::devices::keymap::Key;
+use crate::devices::ps2_mouse::MouseInput;
 use crate::hypervisor::Kicker;
 
 /// Input to the VM.
@@ -26,6 +27,8 @@ pub enum HostEvent {
     },
     /// Release every key the guest believes is held (window lost focus).
     ReleaseAllKeys,
+    /// Host mouse input: relative motion, wheel notches, the buttons now held.
+    Mouse(MouseInput),
     /// Type this text through the keyboard, paced so the guest keeps up.
     Type(String),
     /// Bytes for COM1's receiver.

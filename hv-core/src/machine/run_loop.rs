@@ -1,7 +1,7 @@
 //! The vCPU loop, shared by every board and architecture.
 //!
-//! One iteration: take host events (keys, typing, serial input, pause, reset, quit) ->
-//! advance device time -> act on device requests (reset, debug-exit) -> let the
+//! One iteration: take host events (keys, mouse, typing, serial input, pause, reset,
+//! quit) -> advance device time -> act on device requests (reset, debug-exit) -> let the
 //! architecture deliver interrupts -> arm the deadline kicker -> enter the guest -> let
 //! the architecture say what the exit means.
 //!
@@ -226,6 +226,10 @@ fn handle_event<B: Board>(
             board.key_event(key, pressed);
         }
         HostEvent::ReleaseAllKeys => board.release_all(),
+        HostEvent::Mouse(input) => {
+            ctx.journey.host_mouse(input);
+            board.mouse_event(input);
+        }
         HostEvent::Type(text) => {
             let skipped = state.typist.push_text(&text);
             if !skipped.is_empty() {
