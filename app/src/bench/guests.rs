@@ -302,7 +302,7 @@ mod tests {
     #[test]
     fn bios_poll_guest_loops_on_int16_status() {
         let lines = disasm(16, 0x7C00, &bios_poll_guest());
-        assert_eq!(lines, ["sti", "mov ah,1", "int 16h", "jmp 7C01h"]);
+        assert_eq!(lines, ["sti", "mov ah,1", "int 16h", "jmp short 7C01h"]);
     }
 
     #[test]
